@@ -1,0 +1,249 @@
+import { Injectable, Logger } from '@nestjs/common';
+
+import { Clock } from '../common/clock.js';
+import { ConflictError, InvalidInputError, NotFoundError } from '../common/domain-errors.js';
+import type { APIKeyPermission, APIKeyStatus } from '../generated/prisma/enums.js';
+import { ApiKey, ApiKeysRepository, KeyCandidate } from './api-keys.repository.js';
+import { KeySmith } from './keysmith.js';
+
+/** Reported use is written at most this often per key. */
+export const LAST_USED_RESOLUTION_MS = 60_000;
+
+export interface NewKeyRequest {
+  name: string;
+  permissions: APIKeyPermission[];
+  description?: string | null;
+  expiresAt?: Date | null;
+}
+
+export interface IssuedKey {
+  apiKey: ApiKey;
+  plainTextKey: string;
+}
+
+export interface Page {
+  items: ApiKey[];
+  nextCursor: string | null;
+}
+
+/** Who is calling, as established by a valid API key. */
+export interface ApiKeyPrincipal {
+  keyId: string;
+  userId: string;
+  permissions: APIKeyPermission[];
+}
+
+/** The key lifecycle: issue, list, change state, rotate, and verify presented keys. */
+@Injectable()
+export class ApiKeysService {
+  private readonly logger = new Logger(ApiKeysService.name);
+
+  constructor(
+    private readonly repository: ApiKeysRepository,
+    private readonly keySmith: KeySmith,
+    private readonly clock: Clock,
+  ) {}
+
+  async create(userId: string, request: NewKeyRequest): Promise<IssuedKey> {
+    const { plainText, ...stored } = await this.keySmith.generate();
+    const apiKey = await this.repository.create({
+      ...stored,
+      userId,
+      name: request.name,
+      description: request.description ?? null,
+      permissions: request.permissions,
+      expiresAt: request.expiresAt ?? null,
+    });
+    this.logger.log(`Created API key ${apiKey.id} of user "${userId}"`);
+
+    return { apiKey, plainTextKey: plainText };
+  }
+
+  async list(
+    userId: string,
+    query: { status?: APIKeyStatus; limit: number; cursor?: string },
+  ): Promise<Page> {
+    const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+    const rows = await this.repository.list(userId, { ...query, after });
+    const items = rows.slice(0, query.limit);
+    const last = items.at(-1);
+    const nextCursor = rows.length > query.limit && last ? encodeCursor(last) : null;
+
+    return { items, nextCursor };
+  }
+
+  async get(userId: string, id: string): Promise<ApiKey> {
+    const key = await this.repository.findOwned(userId, id);
+    if (!key) throw notFound(id);
+
+    return key;
+  }
+
+  /** Revokes for good; revoking a revoked key changes nothing. */
+  revoke(userId: string, id: string): Promise<ApiKey> {
+    const data = { status: 'REVOKED' as const, revokedAt: this.clock.now() };
+
+    return this.transition(userId, id, ['ACTIVE', 'SUSPENDED'], data, 'REVOKED', 'Revoked');
+  }
+
+  suspend(userId: string, id: string): Promise<ApiKey> {
+    const data = { status: 'SUSPENDED' as const };
+
+    return this.transition(userId, id, ['ACTIVE'], data, 'SUSPENDED', 'Suspended');
+  }
+
+  reactivate(userId: string, id: string): Promise<ApiKey> {
+    const data = { status: 'ACTIVE' as const };
+
+    return this.transition(userId, id, ['SUSPENDED'], data, 'ACTIVE', 'Reactivated');
+  }
+
+  async setPermissions(
+    userId: string,
+    id: string,
+    permissions: APIKeyPermission[],
+  ): Promise<ApiKey> {
+    const updated = await this.repository.updateIfStatus(
+      userId,
+      id,
+      ['ACTIVE', 'SUSPENDED'],
+      { permissions },
+    );
+    if (!updated) throw await this.whyUnchangeable(userId, id);
+    this.logger.log(`Set permissions of API key ${id} of user "${userId}" to ${permissions}`);
+
+    return updated;
+  }
+
+  async rotate(
+    userId: string,
+    id: string,
+    gracePeriodSeconds: number,
+  ): Promise<IssuedKey & { previous: ApiKey }> {
+    const now = this.clock.now();
+    const { plainText, ...newKey } = await this.keySmith.generate();
+    const graceEndsAt =
+      gracePeriodSeconds === 0 ? null : new Date(now.getTime() + gracePeriodSeconds * 1000);
+    const rotated = await this.repository.rotate(userId, id, { newKey, graceEndsAt, now });
+    if (!rotated) throw await this.whyNotRotatable(userId, id, now);
+    this.logger.log(
+      `Rotated API key ${id} of user "${userId}" into ${rotated.created.id}` +
+        ` (grace ${gracePeriodSeconds} s)`,
+    );
+
+    return { apiKey: rotated.created, plainTextKey: plainText, previous: rotated.previous };
+  }
+
+  /**
+   * Finds the active, unexpired key behind `presented`, or null. Legacy SHA-256 digests are
+   * replaced by scrypt on the first success; a failure to do so is logged, not fatal.
+   */
+  async verify(presented: string): Promise<ApiKeyPrincipal | null> {
+    if (!this.keySmith.isWellFormed(presented)) return null;
+    const candidates = await this.repository.findCandidates(this.keySmith.lookupHeads(presented));
+    const now = this.clock.now();
+    for (const candidate of candidates) {
+      if (candidate.expiresAt !== null && candidate.expiresAt <= now) continue;
+      if (!(await this.keySmith.verify(presented, candidate.hash, candidate.salt))) continue;
+      await this.recordUse(candidate, presented, now);
+
+      return { keyId: candidate.id, userId: candidate.userId, permissions: candidate.permissions };
+    }
+
+    return null;
+  }
+
+  private async transition(
+    userId: string,
+    id: string,
+    from: APIKeyStatus[],
+    data: { status: APIKeyStatus; revokedAt?: Date },
+    target: APIKeyStatus,
+    verb: string,
+  ): Promise<ApiKey> {
+    const updated = await this.repository.updateIfStatus(userId, id, from, data);
+    if (updated) {
+      this.logger.log(`${verb} API key ${id} of user "${userId}"`);
+
+      return updated;
+    }
+    const current = await this.get(userId, id);
+    if (current.status === target) return current;
+
+    throw await this.whyUnchangeable(userId, id);
+  }
+
+  private async whyUnchangeable(userId: string, id: string): Promise<Error> {
+    const current = await this.get(userId, id);
+    if (current.status === 'REVOKED') {
+      return new ConflictError(`API key ${id} is revoked; a revoked key cannot be changed`);
+    }
+
+    return new ConflictError(`API key ${id} changed concurrently; try again`);
+  }
+
+  private async whyNotRotatable(userId: string, id: string, now: Date): Promise<Error> {
+    const current = await this.get(userId, id);
+    if (current.status !== 'ACTIVE') {
+      const status = current.status.toLowerCase();
+
+      return new ConflictError(`API key ${id} is ${status}; only an active key can be rotated`);
+    }
+    if (current.replacedById !== null) {
+      return new ConflictError(`API key ${id} was already rotated into ${current.replacedById}`);
+    }
+    if (current.expiresAt !== null && current.expiresAt <= now) {
+      return new ConflictError(`API key ${id} has expired; only an active key can be rotated`);
+    }
+
+    return new ConflictError(`API key ${id} changed concurrently; try again`);
+  }
+
+  private async recordUse(candidate: KeyCandidate, presented: string, now: Date): Promise<void> {
+    if (candidate.salt === null) await this.upgradeLegacyKey(candidate, presented);
+    const staleBefore = new Date(now.getTime() - LAST_USED_RESOLUTION_MS);
+    if (candidate.lastUsedAt !== null && candidate.lastUsedAt >= staleBefore) return;
+    this.repository.touch(candidate.id, now, staleBefore).catch((error: unknown) => {
+      this.logger.warn(`Could not record use of API key ${candidate.id}: ${describe(error)}`);
+    });
+  }
+
+  private async upgradeLegacyKey(candidate: KeyCandidate, presented: string): Promise<void> {
+    try {
+      const { hash, salt } = await this.keySmith.hash(presented);
+      const upgraded = await this.repository.upgradeLegacyHash(
+        candidate.id,
+        candidate.hash,
+        hash,
+        salt,
+      );
+      if (upgraded) this.logger.log(`Re-hashed legacy API key ${candidate.id} with scrypt`);
+    } catch (error) {
+      this.logger.error(`Could not re-hash legacy API key ${candidate.id}: ${describe(error)}`);
+    }
+  }
+}
+
+function notFound(id: string): NotFoundError {
+  return new NotFoundError(`API key ${id} not found`);
+}
+
+function encodeCursor(key: ApiKey): string {
+  return Buffer.from(`${key.createdAt.toISOString()}|${key.id}`).toString('base64url');
+}
+
+const CURSOR = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)\|([0-9a-f-]{36})$/;
+
+function decodeCursor(cursor: string): { createdAt: Date; id: string } {
+  const match = CURSOR.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
+  const createdAt = match ? new Date(match[1]) : new Date(NaN);
+  if (!match || Number.isNaN(createdAt.getTime())) {
+    throw new InvalidInputError('cursor is not a value returned as nextCursor');
+  }
+
+  return { createdAt, id: match[2] };
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

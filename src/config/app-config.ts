@@ -1,0 +1,104 @@
+import { resolve } from 'node:path';
+
+/** Settings read once from the environment at start; see the README for each variable. */
+export interface AppConfig {
+  production: boolean;
+  port: number;
+  dataDir: string;
+  /** Unset means: run the embedded PostgreSQL under `dataDir`. */
+  databaseUrl: string | undefined;
+  /** Unset outside production means: generate one and keep it under `dataDir`. */
+  jwtSecret: string | undefined;
+  logLevel: string;
+  /** Value for Express's `trust proxy`; false ignores `X-Forwarded-For`. */
+  trustProxy: boolean | number | string;
+  /** Origins allowed by CORS; empty means CORS stays closed. */
+  corsOrigins: string[];
+}
+
+export class ConfigError extends Error {
+  constructor(variable: string, problem: string) {
+    super(`Invalid configuration: ${variable} ${problem}`);
+  }
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+const MIN_SECRET_BYTES = 32;
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  const production = env.NODE_ENV === 'production';
+  const jwtSecret = blankToUndefined(env.JWT_SECRET);
+  if (production && jwtSecret === undefined) {
+    throw new ConfigError('JWT_SECRET', 'must be set in production (at least 32 bytes)');
+  }
+  if (jwtSecret !== undefined && Buffer.byteLength(jwtSecret) < MIN_SECRET_BYTES) {
+    throw new ConfigError('JWT_SECRET', `must be at least ${MIN_SECRET_BYTES} bytes long`);
+  }
+
+  return {
+    production,
+    port: parsePort(env.PORT),
+    dataDir: resolve(blankToUndefined(env.DATA_DIR) ?? '.data'),
+    databaseUrl: parseDatabaseUrl(env.DATABASE_URL),
+    jwtSecret,
+    logLevel: parseLogLevel(env.LOG_LEVEL, production),
+    trustProxy: parseTrustProxy(env.TRUST_PROXY),
+    corsOrigins: parseList(env.CORS_ORIGINS),
+  };
+}
+
+function blankToUndefined(value: string | undefined): string | undefined {
+  return value === undefined || value.trim() === '' ? undefined : value;
+}
+
+function parsePort(raw: string | undefined): number {
+  const value = blankToUndefined(raw) ?? '3000';
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new ConfigError('PORT', `must be an integer from 0 to 65535, got "${value}"`);
+  }
+
+  return port;
+}
+
+function parseDatabaseUrl(raw: string | undefined): string | undefined {
+  const value = blankToUndefined(raw);
+  if (value === undefined) return undefined;
+
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError('DATABASE_URL', 'is not a valid URL');
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+    throw new ConfigError('DATABASE_URL', 'must start with postgres:// or postgresql://');
+  }
+
+  return value;
+}
+
+function parseLogLevel(raw: string | undefined, production: boolean): string {
+  const value = blankToUndefined(raw) ?? 'info';
+  if (!LOG_LEVELS.includes(value)) {
+    throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}`);
+  }
+
+  return value;
+}
+
+function parseTrustProxy(raw: string | undefined): boolean | number | string {
+  const value = blankToUndefined(raw);
+  if (value === undefined || value === 'false') return false;
+  if (value === 'true') return true;
+  if (/^\d+$/.test(value)) return Number(value);
+
+  return value;
+}
+
+function parseList(raw: string | undefined): string[] {
+  return (raw ?? '')
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+}

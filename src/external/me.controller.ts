@@ -1,0 +1,30 @@
+import { Controller, Get } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiProperty, ApiTags } from '@nestjs/swagger';
+
+import type { ApiKeyPrincipal } from '../api-keys/api-keys.service.js';
+import { CurrentApiKey } from '../api-keys/current-api-key.decorator.js';
+import { RequirePermission } from '../api-keys/require-permission.decorator.js';
+import { APIKeyPermission } from '../generated/prisma/enums.js';
+
+export class IdentityDto {
+  /** The user who owns the key. */
+  userId!: string;
+
+  @ApiProperty({ format: 'uuid' })
+  keyId!: string;
+
+  @ApiProperty({ enum: APIKeyPermission, enumName: 'APIKeyPermission', isArray: true })
+  permissions!: APIKeyPermission[];
+}
+
+@ApiTags('External API')
+@Controller('external/v1')
+export class MeController {
+  @Get('me')
+  @RequirePermission('IDENTITY')
+  @ApiOperation({ summary: 'Who the presented API key belongs to' })
+  @ApiOkResponse({ type: IdentityDto })
+  me(@CurrentApiKey() key: ApiKeyPrincipal): IdentityDto {
+    return { userId: key.userId, keyId: key.keyId, permissions: key.permissions };
+  }
+}

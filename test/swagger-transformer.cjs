@@ -1,0 +1,12 @@
+// Runs the @nestjs/swagger CLI plugin inside ts-jest, so that tests see the same OpenAPI
+// document as `nest build` produces. Options must match nest-cli.json.
+const { before } = require('@nestjs/swagger/plugin');
+const { plugins } = require('../nest-cli.json').compilerOptions;
+
+const options = plugins.find((plugin) => plugin.name === '@nestjs/swagger').options;
+
+module.exports = {
+  name: 'nestjs-swagger-plugin',
+  version: 1,
+  factory: (compiler) => before(options, compiler.program),
+};
