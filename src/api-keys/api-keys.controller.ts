@@ -53,7 +53,10 @@ export class ApiKeysController {
   @Post()
   @ApiOperation({ summary: 'Create a key; the plaintext is returned this once' })
   @ApiCreatedResponse({ type: CreatedApiKeyDto })
-  async create(@CurrentUser() user: User, @Body() body: CreateApiKeyDto): Promise<CreatedApiKeyDto> {
+  async create(
+    @CurrentUser() user: User,
+    @Body() body: CreateApiKeyDto,
+  ): Promise<CreatedApiKeyDto> {
     const expiresAt = body.expiresAt ? new Date(body.expiresAt) : null;
     const issued = await this.apiKeys.create(user.id, { ...body, expiresAt });
 

@@ -103,12 +103,9 @@ export class ApiKeysService {
     id: string,
     permissions: APIKeyPermission[],
   ): Promise<ApiKey> {
-    const updated = await this.repository.updateIfStatus(
-      userId,
-      id,
-      ['ACTIVE', 'SUSPENDED'],
-      { permissions },
-    );
+    const updated = await this.repository.updateIfStatus(userId, id, ['ACTIVE', 'SUSPENDED'], {
+      permissions,
+    });
     if (!updated) throw await this.whyUnchangeable(userId, id);
     this.logger.log(`Set permissions of API key ${id} of user "${userId}" to ${permissions}`);
 

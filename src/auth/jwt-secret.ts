@@ -20,7 +20,10 @@ export async function resolveJwtSecret(
   }
   const file = join(config.dataDir, JWT_SECRET_FILE);
   if (existsSync(file)) {
-    return { secret: new TextEncoder().encode((await readFile(file, 'utf8')).trim()), generated: true };
+    return {
+      secret: new TextEncoder().encode((await readFile(file, 'utf8')).trim()),
+      generated: true,
+    };
   }
   const secret = randomBytes(48).toString('base64url');
   await mkdir(config.dataDir, { recursive: true });

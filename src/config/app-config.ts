@@ -41,7 +41,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     dataDir: resolve(blankToUndefined(env.DATA_DIR) ?? '.data'),
     databaseUrl: parseDatabaseUrl(env.DATABASE_URL),
     jwtSecret,
-    logLevel: parseLogLevel(env.LOG_LEVEL, production),
+    logLevel: parseLogLevel(env.LOG_LEVEL),
     trustProxy: parseTrustProxy(env.TRUST_PROXY),
     corsOrigins: parseList(env.CORS_ORIGINS),
   };
@@ -78,7 +78,7 @@ function parseDatabaseUrl(raw: string | undefined): string | undefined {
   return value;
 }
 
-function parseLogLevel(raw: string | undefined, production: boolean): string {
+function parseLogLevel(raw: string | undefined): string {
   const value = blankToUndefined(raw) ?? 'info';
   if (!LOG_LEVELS.includes(value)) {
     throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}`);

@@ -51,7 +51,7 @@ function IsInTheFuture(): PropertyDecorator {
       validator: {
         validate: (value: unknown) =>
           typeof value === 'string' && new Date(value).getTime() > Date.now(),
-        defaultMessage: (args) => `${args?.property ?? "value"} must be a time in the future`,
+        defaultMessage: (args) => `${args?.property ?? 'value'} must be a time in the future`,
       },
     });
 }
