@@ -21,7 +21,7 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   {
-    files: ['scripts/**', 'bench/**', 'src/openapi.ts'],
+    files: ['scripts/**', 'bench/**', 'src/openapi.ts', 'src/cli/**'],
     rules: { 'no-console': 'off' },
   },
 );

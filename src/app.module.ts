@@ -3,11 +3,13 @@ import type { DestinationStream } from 'pino';
 
 import { ApiKeysModule } from './api-keys/api-keys.module.js';
 import { AuthModule } from './auth/auth.module.js';
+import { CommonModule } from './common/common.module.js';
 import type { AppConfig } from './config/app-config.js';
 import { ConfigModule } from './config/config.module.js';
 import { DatabaseModule } from './database/database.module.js';
 import { ExternalModule } from './external/external.module.js';
 import { HealthModule } from './health/health.module.js';
+import { LegacyKeysModule } from './legacy-keys/legacy-keys.module.js';
 import { LoggingModule } from './logging/logging.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 
@@ -18,6 +20,7 @@ export class AppModule {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(config),
+        CommonModule,
         LoggingModule.forRoot(config, logDestination),
         DatabaseModule,
         AuthModule,
@@ -25,6 +28,7 @@ export class AppModule {
         HealthModule,
         ApiKeysModule,
         ExternalModule,
+        LegacyKeysModule,
       ],
     };
   }

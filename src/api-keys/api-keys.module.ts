@@ -1,6 +1,5 @@
 import { Module } from '@nestjs/common';
 
-import { Clock } from '../common/clock.js';
 import { ApiKeyGuard } from './api-key.guard.js';
 import { ApiKeysController } from './api-keys.controller.js';
 import { ApiKeysRepository } from './api-keys.repository.js';
@@ -19,7 +18,7 @@ import { KeySmith } from './keysmith.js';
  */
 @Module({
   controllers: [ApiKeysController],
-  providers: [ApiKeysService, ApiKeysRepository, KeySmith, Clock, ApiKeyGuard],
+  providers: [ApiKeysService, ApiKeysRepository, KeySmith, ApiKeyGuard],
   exports: [ApiKeysService, ApiKeyGuard],
 })
 export class ApiKeysModule {}

@@ -1,5 +1,7 @@
 import { resolve } from 'node:path';
 
+import { validateCronExpression } from 'cron';
+
 /** Settings read once from the environment at start; see the README for each variable. */
 export interface AppConfig {
   production: boolean;
@@ -14,6 +16,14 @@ export interface AppConfig {
   trustProxy: boolean | number | string;
   /** Origins allowed by CORS; empty means CORS stays closed. */
   corsOrigins: string[];
+  legacySweep: {
+    /** Cron expression of the sweep; null disables scheduled sweeps (and the one at start). */
+    cron: string | null;
+    /** Suspend active legacy keys unused for longer than this; null never suspends. */
+    suspendAfterDays: number | null;
+    /** Reports kept in the database. */
+    historySize: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -44,6 +54,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     logLevel: parseLogLevel(env.LOG_LEVEL),
     trustProxy: parseTrustProxy(env.TRUST_PROXY),
     corsOrigins: parseList(env.CORS_ORIGINS),
+    legacySweep: {
+      cron: parseCron(env.LEGACY_KEY_SWEEP_CRON),
+      suspendAfterDays: parsePositiveInt('LEGACY_KEY_SUSPEND_AFTER_DAYS', env, null),
+      historySize: parsePositiveInt('LEGACY_KEY_REPORT_HISTORY', env, 168) ?? 168,
+    },
   };
 }
 
@@ -94,6 +109,34 @@ function parseTrustProxy(raw: string | undefined): boolean | number | string {
   if (/^\d+$/.test(value)) return Number(value);
 
   return value;
+}
+
+function parseCron(raw: string | undefined): string | null {
+  const value = blankToUndefined(raw) ?? '0 * * * *';
+  if (value === 'off') return null;
+  const { valid } = validateCronExpression(value);
+  if (!valid) {
+    throw new ConfigError(
+      'LEGACY_KEY_SWEEP_CRON',
+      `is not a cron expression (or "off"): "${value}"`,
+    );
+  }
+
+  return value;
+}
+
+function parsePositiveInt(
+  variable: string,
+  env: NodeJS.ProcessEnv,
+  fallback: number | null,
+): number | null {
+  const value = blankToUndefined(env[variable]);
+  if (value === undefined) return fallback;
+  if (!/^\d+$/.test(value) || Number(value) < 1) {
+    throw new ConfigError(variable, `must be a positive integer, got "${value}"`);
+  }
+
+  return Number(value);
 }
 
 function parseList(raw: string | undefined): string[] {

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 export type VerificationOutcome = 'accepted' | 'missing' | 'invalid' | 'forbidden';
 
@@ -27,6 +27,13 @@ export class MetricsService {
     name: 'api_key_verifications_total',
     help: 'API keys presented to the guard, by outcome',
     labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly legacyKeys = new Gauge({
+    name: 'legacy_api_keys',
+    help: 'Keys still holding an unsalted SHA-256 digest, by status, as of the last sweep',
+    labelNames: ['status'] as const,
     registers: [this.registry],
   });
 

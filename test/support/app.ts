@@ -15,6 +15,8 @@ export function testConfig(overrides: NodeJS.ProcessEnv = {}): AppConfig {
     DATABASE_URL: process.env.TEST_DATABASE_URL,
     JWT_SECRET: TEST_JWT_SECRET,
     LOG_LEVEL: 'debug',
+    // Tests that need the scheduled sweep turn it on.
+    LEGACY_KEY_SWEEP_CRON: 'off',
     ...overrides,
   });
 }
