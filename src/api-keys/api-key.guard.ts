@@ -2,16 +2,20 @@ import {
   CanActivate,
   ExecutionContext,
   ForbiddenException,
+  HttpException,
+  HttpStatus,
   Injectable,
   Logger,
   UnauthorizedException,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { Request } from 'express';
+import type { Request, Response } from 'express';
 
 import type { APIKeyPermission } from '../generated/prisma/enums.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { ApiKeyPrincipal, ApiKeysService } from './api-keys.service.js';
+import { FailedAttemptLimiter } from './failed-attempt-limiter.js';
+import { HEAD_LENGTH } from './keysmith.js';
 
 /** The permissions a route needs; set by `@RequirePermission(...)`. */
 export const RequiredPermissions = Reflector.createDecorator<APIKeyPermission[]>();
@@ -48,6 +52,7 @@ export class ApiKeyGuard implements CanActivate {
     protected readonly reflector: Reflector,
     protected readonly apiKeys: ApiKeysService,
     protected readonly metrics: MetricsService,
+    protected readonly limiter: FailedAttemptLimiter,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -58,10 +63,14 @@ export class ApiKeyGuard implements CanActivate {
       throw new UnauthorizedException('Missing API key');
     }
 
+    const address = this.clientAddress(request);
+    const head = presented.slice(0, HEAD_LENGTH);
+    await this.refuseIfLimited(address, head, context.switchToHttp().getResponse<Response>());
     const principal = await this.authenticate(presented, request);
     if (!principal) {
       this.metrics.keyVerifications.inc({ outcome: 'invalid' });
-      this.logger.warn(`Refused an unusable API key from ${request.ip}`);
+      await this.limiter.recordFailure(address, head);
+      this.logger.warn(`Refused an unusable API key from ${address}`);
       throw new UnauthorizedException(INVALID_KEY);
     }
 
@@ -82,6 +91,24 @@ export class ApiKeyGuard implements CanActivate {
     if (scheme?.toLowerCase() === 'bearer' && value) return value;
 
     return undefined;
+  }
+
+  /** The address failed attempts are counted against; honours TRUST_PROXY via Express. */
+  protected clientAddress(request: Request): string {
+    return request.ip ?? request.socket.remoteAddress ?? 'unknown';
+  }
+
+  /** 429 with Retry-After, before any hashing, once an address failed too often. */
+  protected async refuseIfLimited(address: string, head: string, response: Response) {
+    const waitMs = await this.limiter.retryAfterMs(address, head);
+    if (waitMs === 0) return;
+
+    const seconds = Math.ceil(waitMs / 1000);
+    this.metrics.keyVerifications.inc({ outcome: 'limited' });
+    response.setHeader('Retry-After', String(seconds));
+    const message = `Too many failed API key attempts; retry after ${seconds} seconds`;
+    const status = HttpStatus.TOO_MANY_REQUESTS;
+    throw new HttpException({ message, error: 'Too Many Requests', statusCode: status }, status);
   }
 
   protected authenticate(presented: string, _request: Request): Promise<ApiKeyPrincipal | null> {

@@ -4,7 +4,11 @@ import { ApiKeyGuard } from './api-key.guard.js';
 import { ApiKeysController } from './api-keys.controller.js';
 import { ApiKeysRepository } from './api-keys.repository.js';
 import { ApiKeysService } from './api-keys.service.js';
+import { FailedAttemptLimiter } from './failed-attempt-limiter.js';
+import { KeyChangeListener } from './key-change-listener.js';
+import { KeyUsageRecorder } from './key-usage-recorder.js';
 import { KeySmith } from './keysmith.js';
+import { VerifiedKeyCache } from './verified-key-cache.js';
 
 /**
  * The API key lifecycle under `/api/api-keys`, and the guard other modules use to protect
@@ -18,7 +22,16 @@ import { KeySmith } from './keysmith.js';
  */
 @Module({
   controllers: [ApiKeysController],
-  providers: [ApiKeysService, ApiKeysRepository, KeySmith, ApiKeyGuard],
-  exports: [ApiKeysService, ApiKeyGuard],
+  providers: [
+    ApiKeysService,
+    ApiKeysRepository,
+    KeySmith,
+    ApiKeyGuard,
+    VerifiedKeyCache,
+    KeyChangeListener,
+    KeyUsageRecorder,
+    FailedAttemptLimiter,
+  ],
+  exports: [ApiKeysService, ApiKeyGuard, FailedAttemptLimiter],
 })
 export class ApiKeysModule {}

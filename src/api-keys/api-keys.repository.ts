@@ -29,8 +29,14 @@ export interface ListPage {
 /** What the guard needs to check a presented key; no more is read on the hot path. */
 export type KeyCandidate = Pick<
   ApiKey,
-  'id' | 'userId' | 'hash' | 'salt' | 'status' | 'permissions' | 'expiresAt' | 'lastUsedAt'
+  'id' | 'userId' | 'head' | 'hash' | 'salt' | 'permissions' | 'expiresAt'
 >;
+
+export interface LegacyUpgrade {
+  hash: string;
+  salt: string;
+  head: string;
+}
 
 export interface RotationPlan {
   newKey: Omit<NewApiKey, 'userId' | 'name' | 'description' | 'permissions' | 'expiresAt'>;
@@ -131,32 +137,41 @@ export class ApiKeysRepository {
       select: {
         id: true,
         userId: true,
+        head: true,
         hash: true,
         salt: true,
-        status: true,
         permissions: true,
         expiresAt: true,
-        lastUsedAt: true,
       },
     });
   }
 
-  /** Swaps a legacy SHA-256 digest for a scrypt one, unless someone already did. */
-  async upgradeLegacyHash(id: string, legacyHash: string, hash: string, salt: string) {
+  /**
+   * Swaps a legacy SHA-256 digest for a scrypt one and lengthens an imported key's head,
+   * unless someone already did.
+   */
+  async upgradeLegacyHash(id: string, legacyHash: string, upgrade: LegacyUpgrade) {
     const result = await this.prisma.apiKey.updateMany({
       where: { id, hash: legacyHash, salt: null },
-      data: { hash, salt },
+      data: upgrade,
     });
 
     return result.count === 1;
   }
 
-  /** Records use, at most once per `staleBefore` window so that reads do not become writes. */
-  async touch(id: string, now: Date, staleBefore: Date): Promise<void> {
-    await this.prisma.apiKey.updateMany({
-      where: { id, OR: [{ lastUsedAt: null }, { lastUsedAt: { lt: staleBefore } }] },
-      data: { lastUsedAt: now },
-    });
+  /** Lengthens the head of an imported key so that later lookups find it alone. */
+  async lengthenHead(id: string, shortHead: string, head: string): Promise<void> {
+    await this.prisma.apiKey.updateMany({ where: { id, head: shortHead }, data: { head } });
+  }
+
+  /** Moves `lastUsedAt` forward for many keys in one statement. */
+  async recordUse(uses: { id: string; at: Date }[]): Promise<void> {
+    const ids = uses.map((use) => use.id);
+    const times = uses.map((use) => use.at.toISOString());
+    await this.prisma.$executeRaw`
+      UPDATE "api_keys" AS k SET "lastUsedAt" = u.at
+      FROM unnest(${ids}::uuid[], ${times}::timestamptz[]) AS u(id, at)
+      WHERE k."id" = u.id AND (k."lastUsedAt" IS NULL OR k."lastUsedAt" < u.at)`;
   }
 }
 

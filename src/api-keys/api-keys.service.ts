@@ -3,11 +3,11 @@ import { Injectable, Logger } from '@nestjs/common';
 import { Clock } from '../common/clock.js';
 import { ConflictError, InvalidInputError, NotFoundError } from '../common/domain-errors.js';
 import type { APIKeyPermission, APIKeyStatus } from '../generated/prisma/enums.js';
+import { MetricsService } from '../metrics/metrics.service.js';
 import { ApiKey, ApiKeysRepository, KeyCandidate } from './api-keys.repository.js';
+import { KeyUsageRecorder } from './key-usage-recorder.js';
 import { KeySmith } from './keysmith.js';
-
-/** Reported use is written at most this often per key. */
-export const LAST_USED_RESOLUTION_MS = 60_000;
+import { CachedKey, VerifiedKeyCache } from './verified-key-cache.js';
 
 export interface NewKeyRequest {
   name: string;
@@ -42,6 +42,9 @@ export class ApiKeysService {
     private readonly repository: ApiKeysRepository,
     private readonly keySmith: KeySmith,
     private readonly clock: Clock,
+    private readonly cache: VerifiedKeyCache,
+    private readonly usage: KeyUsageRecorder,
+    private readonly metrics: MetricsService,
   ) {}
 
   async create(userId: string, request: NewKeyRequest): Promise<IssuedKey> {
@@ -107,6 +110,7 @@ export class ApiKeysService {
       permissions,
     });
     if (!updated) throw await this.whyUnchangeable(userId, id);
+    this.cache.evict(id);
     this.logger.log(`Set permissions of API key ${id} of user "${userId}" to ${permissions}`);
 
     return updated;
@@ -123,6 +127,7 @@ export class ApiKeysService {
       gracePeriodSeconds === 0 ? null : new Date(now.getTime() + gracePeriodSeconds * 1000);
     const rotated = await this.repository.rotate(userId, id, { newKey, graceEndsAt, now });
     if (!rotated) throw await this.whyNotRotatable(userId, id, now);
+    this.cache.evict(id);
     this.logger.log(
       `Rotated API key ${id} of user "${userId}" into ${rotated.created.id}` +
         ` (grace ${gracePeriodSeconds} s)`,
@@ -132,19 +137,34 @@ export class ApiKeysService {
   }
 
   /**
-   * Finds the active, unexpired key behind `presented`, or null. Legacy SHA-256 digests are
-   * replaced by scrypt on the first success; a failure to do so is logged, not fatal.
+   * Finds the active, unexpired key behind `presented`, or null. A key verified recently is
+   * answered from the cache; otherwise each candidate under the key's head costs one
+   * derivation. Legacy SHA-256 digests are replaced by scrypt on the first success; a
+   * failure to do so is logged, not fatal.
    */
   async verify(presented: string): Promise<ApiKeyPrincipal | null> {
     if (!this.keySmith.isWellFormed(presented)) return null;
-    const candidates = await this.repository.findCandidates(this.keySmith.lookupHeads(presented));
     const now = this.clock.now();
+    const cached = this.cache.get(presented);
+    if (cached) return this.used(cached, now);
+
+    const ticket = this.cache.ticket();
+    const candidates = await this.repository.findCandidates(this.keySmith.lookupHeads(presented));
     for (const candidate of candidates) {
       if (candidate.expiresAt !== null && candidate.expiresAt <= now) continue;
+      if (candidate.salt !== null) this.metrics.keyDerivations.inc();
       if (!(await this.keySmith.verify(presented, candidate.hash, candidate.salt))) continue;
-      await this.recordUse(candidate, presented, now);
 
-      return { keyId: candidate.id, userId: candidate.userId, permissions: candidate.permissions };
+      await this.upgradeStoredKey(candidate, presented);
+      const key = {
+        keyId: candidate.id,
+        userId: candidate.userId,
+        permissions: candidate.permissions,
+        expiresAt: candidate.expiresAt,
+      };
+      this.cache.set(presented, key, ticket);
+
+      return this.used(key, now);
     }
 
     return null;
@@ -160,6 +180,7 @@ export class ApiKeysService {
   ): Promise<ApiKey> {
     const updated = await this.repository.updateIfStatus(userId, id, from, data);
     if (updated) {
+      this.cache.evict(id);
       this.logger.log(`${verb} API key ${id} of user "${userId}"`);
 
       return updated;
@@ -196,27 +217,27 @@ export class ApiKeysService {
     return new ConflictError(`API key ${id} changed concurrently; try again`);
   }
 
-  private async recordUse(candidate: KeyCandidate, presented: string, now: Date): Promise<void> {
-    if (candidate.salt === null) await this.upgradeLegacyKey(candidate, presented);
-    const staleBefore = new Date(now.getTime() - LAST_USED_RESOLUTION_MS);
-    if (candidate.lastUsedAt !== null && candidate.lastUsedAt >= staleBefore) return;
-    this.repository.touch(candidate.id, now, staleBefore).catch((error: unknown) => {
-      this.logger.warn(`Could not record use of API key ${candidate.id}: ${describe(error)}`);
-    });
+  private used(key: CachedKey, now: Date): ApiKeyPrincipal {
+    this.usage.record(key.keyId, now);
+
+    return { keyId: key.keyId, userId: key.userId, permissions: key.permissions };
   }
 
-  private async upgradeLegacyKey(candidate: KeyCandidate, presented: string): Promise<void> {
+  /** Re-hashes a legacy digest with scrypt and gives an imported key a full-length head. */
+  private async upgradeStoredKey(candidate: KeyCandidate, presented: string): Promise<void> {
+    const head = this.keySmith.lookupHeads(presented)[0];
     try {
-      const { hash, salt } = await this.keySmith.hash(presented);
-      const upgraded = await this.repository.upgradeLegacyHash(
-        candidate.id,
-        candidate.hash,
-        hash,
-        salt,
-      );
-      if (upgraded) this.logger.log(`Re-hashed legacy API key ${candidate.id} with scrypt`);
+      if (candidate.salt === null) {
+        const digest = await this.keySmith.hash(presented);
+        const upgrade = { ...digest, head };
+        if (await this.repository.upgradeLegacyHash(candidate.id, candidate.hash, upgrade)) {
+          this.logger.log(`Re-hashed legacy API key ${candidate.id} with scrypt`);
+        }
+      } else if (candidate.head !== head) {
+        await this.repository.lengthenHead(candidate.id, candidate.head, head);
+      }
     } catch (error) {
-      this.logger.error(`Could not re-hash legacy API key ${candidate.id}: ${describe(error)}`);
+      this.logger.error(`Could not upgrade stored API key ${candidate.id}: ${describe(error)}`);
     }
   }
 }

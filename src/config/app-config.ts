@@ -16,6 +16,21 @@ export interface AppConfig {
   trustProxy: boolean | number | string;
   /** Origins allowed by CORS; empty means CORS stays closed. */
   corsOrigins: string[];
+  keyCache: {
+    /** Verified keys kept in memory; 0 disables the cache (one scrypt per request). */
+    size: number;
+    ttlSeconds: number;
+  };
+  /** How often recorded key use is written to `lastUsedAt`. */
+  lastUsedFlushSeconds: number;
+  authFailureLimits: {
+    /** Failed key attempts allowed per minute from one address with one key head. */
+    perAddressAndHead: number;
+    /** Failed key attempts allowed per minute from one address. */
+    perAddress: number;
+  };
+  /** Shares the failed-attempt limiter between instances; unset keeps it in memory. */
+  redisUrl: string | undefined;
   legacySweep: {
     /** Cron expression of the sweep; null disables scheduled sweeps (and the one at start). */
     cron: string | null;
@@ -54,10 +69,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     logLevel: parseLogLevel(env.LOG_LEVEL),
     trustProxy: parseTrustProxy(env.TRUST_PROXY),
     corsOrigins: parseList(env.CORS_ORIGINS),
+    keyCache: {
+      size: parseInteger('API_KEY_CACHE_SIZE', env, 10_000, 0),
+      ttlSeconds: parseInteger('API_KEY_CACHE_TTL_SECONDS', env, 60, 1),
+    },
+    lastUsedFlushSeconds: parseInteger('LAST_USED_FLUSH_SECONDS', env, 5, 1),
+    authFailureLimits: {
+      perAddressAndHead: parseInteger('AUTH_FAILURES_PER_MINUTE_PER_KEY_HEAD', env, 60, 1),
+      perAddress: parseInteger('AUTH_FAILURES_PER_MINUTE_PER_ADDRESS', env, 120, 1),
+    },
+    redisUrl: parseRedisUrl(env.REDIS_URL),
     legacySweep: {
       cron: parseCron(env.LEGACY_KEY_SWEEP_CRON),
-      suspendAfterDays: parsePositiveInt('LEGACY_KEY_SUSPEND_AFTER_DAYS', env, null),
-      historySize: parsePositiveInt('LEGACY_KEY_REPORT_HISTORY', env, 168) ?? 168,
+      suspendAfterDays: parseOptionalInteger('LEGACY_KEY_SUSPEND_AFTER_DAYS', env, 1),
+      historySize: parseInteger('LEGACY_KEY_REPORT_HISTORY', env, 168, 1),
     },
   };
 }
@@ -125,18 +150,32 @@ function parseCron(raw: string | undefined): string | null {
   return value;
 }
 
-function parsePositiveInt(
+function parseOptionalInteger(
   variable: string,
   env: NodeJS.ProcessEnv,
-  fallback: number | null,
+  min: number,
 ): number | null {
   const value = blankToUndefined(env[variable]);
-  if (value === undefined) return fallback;
-  if (!/^\d+$/.test(value) || Number(value) < 1) {
-    throw new ConfigError(variable, `must be a positive integer, got "${value}"`);
+  if (value === undefined) return null;
+  if (!/^\d+$/.test(value) || Number(value) < min || !Number.isSafeInteger(Number(value))) {
+    throw new ConfigError(variable, `must be an integer of at least ${min}, got "${value}"`);
   }
 
   return Number(value);
+}
+
+function parseInteger(variable: string, env: NodeJS.ProcessEnv, fallback: number, min: number) {
+  return parseOptionalInteger(variable, env, min) ?? fallback;
+}
+
+function parseRedisUrl(raw: string | undefined): string | undefined {
+  const value = blankToUndefined(raw);
+  if (value === undefined) return undefined;
+  if (!/^rediss?:\/\//.test(value)) {
+    throw new ConfigError('REDIS_URL', 'must start with redis:// or rediss://');
+  }
+
+  return value;
 }
 
 function parseList(raw: string | undefined): string[] {

@@ -15,7 +15,12 @@ import { PrismaService } from './prisma.service.js';
     },
     {
       provide: PrismaService,
-      useFactory: (database: Database) => new PrismaService(database.url),
+      useFactory: (database: Database) => {
+        const prisma = new PrismaService(database.url);
+        database.onClose(() => prisma.$disconnect());
+
+        return prisma;
+      },
       inject: [Database],
     },
   ],

@@ -10,6 +10,8 @@ import { applyMigrations } from './migrator.js';
  * before anything else connects.
  */
 export class Database implements OnApplicationShutdown {
+  private readonly closers: (() => Promise<void>)[] = [];
+
   private constructor(
     readonly url: string,
     readonly embedded: boolean,
@@ -30,7 +32,13 @@ export class Database implements OnApplicationShutdown {
     return new Database(running.url, !config.databaseUrl, running.stop);
   }
 
+  /** Registers a client to close at shutdown, before the embedded server stops. */
+  onClose(close: () => Promise<void>): void {
+    this.closers.push(close);
+  }
+
   async onApplicationShutdown(): Promise<void> {
+    await Promise.allSettled(this.closers.map((close) => close()));
     await this.stopServer();
   }
 }

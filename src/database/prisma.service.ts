@@ -1,10 +1,9 @@
-import { OnModuleDestroy } from '@nestjs/common';
 import { PrismaPg } from '@prisma/adapter-pg';
 
 import { PrismaClient } from '../generated/prisma/client.js';
 
 /** Prisma Client over node-postgres. Only repositories inject it. */
-export class PrismaService extends PrismaClient implements OnModuleDestroy {
+export class PrismaService extends PrismaClient {
   constructor(databaseUrl: string) {
     const adapter = new PrismaPg({
       connectionString: databaseUrl,
@@ -13,9 +12,5 @@ export class PrismaService extends PrismaClient implements OnModuleDestroy {
       connectionTimeoutMillis: 3000,
     });
     super({ adapter });
-  }
-
-  async onModuleDestroy(): Promise<void> {
-    await this.$disconnect();
   }
 }

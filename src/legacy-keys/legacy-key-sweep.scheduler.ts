@@ -3,7 +3,7 @@ import {
   Injectable,
   Logger,
   OnApplicationBootstrap,
-  OnApplicationShutdown,
+  BeforeApplicationShutdown,
 } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { CronJob } from 'cron';
@@ -19,7 +19,7 @@ export const SWEEP_JOB = 'legacy-key-sweep';
  * a database take turns through an advisory lock: one that does not get it skips the run.
  */
 @Injectable()
-export class LegacyKeySweepScheduler implements OnApplicationBootstrap, OnApplicationShutdown {
+export class LegacyKeySweepScheduler implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(LegacyKeySweepScheduler.name);
   private running: Promise<void> | undefined;
 
@@ -41,7 +41,7 @@ export class LegacyKeySweepScheduler implements OnApplicationBootstrap, OnApplic
     void this.tick();
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  async beforeApplicationShutdown(): Promise<void> {
     if (this.registry.doesExist('cron', SWEEP_JOB))
       await this.registry.getCronJob(SWEEP_JOB).stop();
     await this.running;

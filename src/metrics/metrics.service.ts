@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
-export type VerificationOutcome = 'accepted' | 'missing' | 'invalid' | 'forbidden';
+export type VerificationOutcome = 'accepted' | 'missing' | 'invalid' | 'forbidden' | 'limited';
 
 /** The Prometheus registry of this application instance and the metrics it records. */
 @Injectable()
@@ -27,6 +27,12 @@ export class MetricsService {
     name: 'api_key_verifications_total',
     help: 'API keys presented to the guard, by outcome',
     labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly keyDerivations = new Counter({
+    name: 'api_key_scrypt_derivations_total',
+    help: 'scrypt derivations made to verify presented API keys',
     registers: [this.registry],
   });
 
