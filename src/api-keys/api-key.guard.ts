@@ -63,14 +63,13 @@ export class ApiKeyGuard implements CanActivate {
       throw new UnauthorizedException('Missing API key');
     }
 
-    const address = this.clientAddress(request);
-    const head = presented.slice(0, HEAD_LENGTH);
-    await this.refuseIfLimited(address, head, context.switchToHttp().getResponse<Response>());
-    const principal = await this.authenticate(presented, request);
+    const response = context.switchToHttp().getResponse<Response>();
+    const principal =
+      this.apiKeys.verifyFromCache(presented) ??
+      (await this.authenticateLimited(presented, request, response));
     if (!principal) {
       this.metrics.keyVerifications.inc({ outcome: 'invalid' });
-      await this.limiter.recordFailure(address, head);
-      this.logger.warn(`Refused an unusable API key from ${address}`);
+      this.logger.warn(`Refused an unusable API key from ${this.clientAddress(request)}`);
       throw new UnauthorizedException(INVALID_KEY);
     }
 
@@ -98,11 +97,28 @@ export class ApiKeyGuard implements CanActivate {
     return request.ip ?? request.socket.remoteAddress ?? 'unknown';
   }
 
-  /** 429 with Retry-After, before any hashing, once an address failed too often. */
-  protected async refuseIfLimited(address: string, head: string, response: Response) {
-    const waitMs = await this.limiter.retryAfterMs(address, head);
-    if (waitMs === 0) return;
+  /**
+   * Counts the attempt against the client's address and the key's head before any hashing,
+   * answers 429 with Retry-After once either is over its limit, and gives the attempt back
+   * when the key turns out valid.
+   */
+  protected async authenticateLimited(
+    presented: string,
+    request: Request,
+    response: Response,
+  ): Promise<ApiKeyPrincipal | null> {
+    const address = this.clientAddress(request);
+    const head = presented.slice(0, HEAD_LENGTH);
+    const waitMs = await this.limiter.reserve(address, head);
+    if (waitMs > 0) this.refuse(waitMs, response);
 
+    const principal = await this.authenticate(presented, request);
+    if (principal) await this.limiter.release(address, head);
+
+    return principal;
+  }
+
+  private refuse(waitMs: number, response: Response): never {
     const seconds = Math.ceil(waitMs / 1000);
     this.metrics.keyVerifications.inc({ outcome: 'limited' });
     response.setHeader('Retry-After', String(seconds));

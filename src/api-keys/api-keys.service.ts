@@ -143,11 +143,10 @@ export class ApiKeysService {
    * failure to do so is logged, not fatal.
    */
   async verify(presented: string): Promise<ApiKeyPrincipal | null> {
-    if (!this.keySmith.isWellFormed(presented)) return null;
-    const now = this.clock.now();
-    const cached = this.cache.get(presented);
-    if (cached) return this.used(cached, now);
+    const cached = this.verifyFromCache(presented);
+    if (cached || !this.keySmith.isWellFormed(presented)) return cached;
 
+    const now = this.clock.now();
     const ticket = this.cache.ticket();
     const candidates = await this.repository.findCandidates(this.keySmith.lookupHeads(presented));
     for (const candidate of candidates) {
@@ -168,6 +167,13 @@ export class ApiKeysService {
     }
 
     return null;
+  }
+
+  /** The key's principal if it was verified recently and has not changed since; no I/O. */
+  verifyFromCache(presented: string): ApiKeyPrincipal | null {
+    const cached = this.cache.get(presented);
+
+    return cached ? this.used(cached, this.clock.now()) : null;
   }
 
   private async transition(

@@ -42,24 +42,28 @@ export class FailedAttemptLimiter implements OnApplicationShutdown {
     this.redis?.disconnect();
   }
 
-  /** Milliseconds until `address` may try `head` again; 0 when it may now. */
-  async retryAfterMs(address: string, head: string): Promise<number> {
-    const [perAddress, perHead] = await Promise.all([
-      this.byAddress.get(address),
-      this.byAddressAndHead.get(`${address}|${head}`),
-    ]);
-
-    return Math.max(
-      blockedFor(perAddress, this.byAddress),
-      blockedFor(perHead, this.byAddressAndHead),
-    );
-  }
-
-  async recordFailure(address: string, head: string): Promise<void> {
-    // consume() rejects once over the limit; the count is what matters here.
-    await Promise.allSettled([
+  /**
+   * Counts an attempt that is about to cost a derivation, before it is made, so that
+   * concurrent attempts cannot overrun the limit. Returns 0 when it may go ahead, else the
+   * milliseconds until `address` may try `head` again. Call `release` when it succeeded.
+   */
+  async reserve(address: string, head: string): Promise<number> {
+    const results = await Promise.allSettled([
       this.byAddress.consume(address),
       this.byAddressAndHead.consume(`${address}|${head}`),
+    ]);
+    const waits = results.map((result) =>
+      result.status === 'rejected' ? waitOf(result.reason) : 0,
+    );
+
+    return Math.max(...waits);
+  }
+
+  /** Gives back the attempt of a key that turned out valid. */
+  async release(address: string, head: string): Promise<void> {
+    await Promise.allSettled([
+      this.byAddress.reward(address),
+      this.byAddressAndHead.reward(`${address}|${head}`),
     ]);
   }
 
@@ -77,8 +81,8 @@ export class FailedAttemptLimiter implements OnApplicationShutdown {
   }
 }
 
-function blockedFor(result: RateLimiterRes | null, limiter: RateLimiterAbstract): number {
-  if (!result || result.consumedPoints < limiter.points) return 0;
-
-  return Math.max(1, result.msBeforeNext);
+/** consume() rejects with the limiter's state when over the limit, or with a store error. */
+function waitOf(reason: unknown): number {
+  if (reason instanceof RateLimiterRes) return Math.max(1, reason.msBeforeNext);
+  throw reason;
 }
