@@ -5,6 +5,7 @@ import {
   ConflictException,
   ExceptionFilter,
   HttpException,
+  InternalServerErrorException,
   Logger,
   NotFoundException,
   ServiceUnavailableException,
@@ -14,9 +15,19 @@ import { BaseExceptionFilter } from '@nestjs/core';
 import { Prisma } from '../generated/prisma/client.js';
 import { ConflictError, DomainError, InvalidInputError, NotFoundError } from './domain-errors.js';
 
-// Prisma and driver codes that mean the database could not be reached or went away.
-const UNAVAILABLE_CODES = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024']);
-const UNAVAILABLE_DRIVER_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', '57P01']);
+// Prisma codes, driver-adapter error kinds and socket codes that mean the database could not
+// be reached, went away or is overloaded: worth a 503 and a retry, not a 500.
+const UNAVAILABLE_CODES = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024', 'P2028']);
+const UNAVAILABLE_KINDS = new Set([
+  'DatabaseNotReachable',
+  'ConnectionClosed',
+  'SocketTimeout',
+  'TooManyConnections',
+  'TlsConnectionError',
+]);
+const UNAVAILABLE_SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE']);
+// Postgres SQLSTATE classes 08 (connection exception) and 57P (operator intervention).
+const UNAVAILABLE_SQLSTATE = /^(08|57P)/;
 
 /**
  * Maps domain errors and Prisma errors to HTTP exceptions, so that services never speak
@@ -33,14 +44,19 @@ export class DomainErrorFilter extends BaseExceptionFilter implements ExceptionF
   private toHttpException(error: unknown): unknown {
     if (error instanceof HttpException) return error;
     if (error instanceof DomainError) return this.fromDomainError(error);
-    if (error instanceof Prisma.PrismaClientKnownRequestError) return this.fromPrisma(error);
     if (isDatabaseUnavailable(error)) {
-      this.logger.error(`Database unavailable: ${describe(error)}`);
+      this.logger.error(`Database unavailable: ${describeSafely(error)}`);
 
       return new ServiceUnavailableException('The database is unavailable; try again shortly');
     }
+    if (error instanceof Prisma.PrismaClientKnownRequestError) {
+      const mapped = this.fromPrisma(error);
+      if (mapped) return mapped;
+    }
+    // Messages of unexpected errors may quote query arguments; log where, not what.
+    this.logger.error(`Unhandled ${describeSafely(error)}`);
 
-    return error;
+    return new InternalServerErrorException();
   }
 
   private fromDomainError(error: DomainError): HttpException {
@@ -51,25 +67,48 @@ export class DomainErrorFilter extends BaseExceptionFilter implements ExceptionF
     return new BadRequestException(error.message);
   }
 
-  private fromPrisma(error: Prisma.PrismaClientKnownRequestError): unknown {
+  private fromPrisma(error: Prisma.PrismaClientKnownRequestError): HttpException | undefined {
     if (error.code === 'P2002') return new ConflictException('A record with this value exists');
     if (error.code === 'P2025') return new NotFoundException('Record not found');
-    if (UNAVAILABLE_CODES.has(error.code)) {
-      return new ServiceUnavailableException('The database is unavailable; try again shortly');
-    }
 
-    return error;
+    return undefined;
   }
 }
 
 function isDatabaseUnavailable(error: unknown): boolean {
   if (error instanceof Prisma.PrismaClientInitializationError) return true;
-  const code = (error as { code?: unknown; cause?: { code?: unknown } } | null)?.code;
-  const causeCode = (error as { cause?: { code?: unknown } } | null)?.cause?.code;
+  if (error instanceof Prisma.PrismaClientKnownRequestError) {
+    if (UNAVAILABLE_CODES.has(error.code)) return true;
+    const cause = (error.meta?.driverAdapterError as { cause?: AdapterCause } | undefined)?.cause;
 
-  return [code, causeCode].some((value) => UNAVAILABLE_DRIVER_CODES.has(String(value)));
+    return cause !== undefined && isUnavailableCause(cause);
+  }
+  const failure = error as { code?: unknown; cause?: { code?: unknown } } | null;
+
+  return [failure?.code, failure?.cause?.code].some(
+    (code) =>
+      typeof code === 'string' &&
+      (UNAVAILABLE_SOCKET_CODES.has(code) || UNAVAILABLE_SQLSTATE.test(code)),
+  );
 }
 
-function describe(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+interface AdapterCause {
+  kind?: string;
+  code?: string;
+}
+
+function isUnavailableCause(cause: AdapterCause): boolean {
+  if (cause.kind !== undefined && UNAVAILABLE_KINDS.has(cause.kind)) return true;
+
+  return cause.kind === 'postgres' && UNAVAILABLE_SQLSTATE.test(cause.code ?? '');
+}
+
+function describeSafely(error: unknown): string {
+  if (!(error instanceof Error)) return typeof error;
+  const code = (error as { code?: unknown }).code;
+  const frames = (error.stack ?? '').split('\n').filter((line) => line.trim().startsWith('at '));
+
+  return [`${error.name}${typeof code === 'string' ? ` ${code}` : ''}`, ...frames.slice(0, 8)].join(
+    '\n',
+  );
 }
