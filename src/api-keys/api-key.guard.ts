@@ -112,7 +112,14 @@ export class ApiKeyGuard implements CanActivate {
     const waitMs = await this.limiter.reserve(address, head);
     if (waitMs > 0) this.refuse(waitMs, response);
 
-    const principal = await this.authenticate(presented, request);
+    let principal: ApiKeyPrincipal | null;
+    try {
+      principal = await this.authenticate(presented, request);
+    } catch (error) {
+      // The key was not found wrong (the database may be away): not a failed attempt.
+      await this.limiter.release(address, head);
+      throw error;
+    }
     if (principal) await this.limiter.release(address, head);
 
     return principal;
@@ -127,6 +134,7 @@ export class ApiKeyGuard implements CanActivate {
     throw new HttpException({ message, error: 'Too Many Requests', statusCode: status }, status);
   }
 
+  /** Verifies a key that the cache did not know, at the cost of one derivation per candidate. */
   protected authenticate(presented: string, _request: Request): Promise<ApiKeyPrincipal | null> {
     return this.apiKeys.verify(presented);
   }

@@ -94,7 +94,7 @@ function blankToUndefined(value: string | undefined): string | undefined {
 function parsePort(raw: string | undefined): number {
   const value = blankToUndefined(raw) ?? '3000';
   const port = Number(value);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+  if (!/^\d+$/.test(value) || port > 65535) {
     throw new ConfigError('PORT', `must be an integer from 0 to 65535, got "${value}"`);
   }
 
