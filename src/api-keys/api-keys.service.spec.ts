@@ -20,6 +20,7 @@ import {
   RotationPlan,
 } from './api-keys.repository.js';
 import { ApiKeysService } from './api-keys.service.js';
+import { KeyChangeListener } from './key-change-listener.js';
 import { KeyUsageRecorder } from './key-usage-recorder.js';
 import { KeySmith } from './keysmith.js';
 import { VerifiedKeyCache } from './verified-key-cache.js';
@@ -195,6 +196,11 @@ class InMemoryApiKeysRepository implements RepositoryPort {
 }
 
 /** Remembers each reported use instead of batching writes. */
+// Without a database there are no notifications: changes are announced at once.
+const notListening: Pick<KeyChangeListener, 'expectChange'> = {
+  expectChange: () => ({ confirm: async () => {}, cancel: () => {} }),
+};
+
 class RecordedUsage implements Pick<KeyUsageRecorder, 'record'> {
   readonly uses: { keyId: string; at: Date }[] = [];
 
@@ -237,6 +243,7 @@ describe('ApiKeysService', () => {
         { provide: ApiKeysRepository, useValue: repository },
         { provide: Clock, useValue: clock },
         { provide: KeyUsageRecorder, useValue: usage },
+        { provide: KeyChangeListener, useValue: notListening },
         { provide: APP_CONFIG, useValue: loadConfig({}) },
       ],
     }).compile();

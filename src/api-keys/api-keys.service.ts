@@ -5,6 +5,7 @@ import { ConflictError, InvalidInputError, NotFoundError } from '../common/domai
 import type { APIKeyPermission, APIKeyStatus } from '../generated/prisma/enums.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { ApiKey, ApiKeysRepository, KeyCandidate } from './api-keys.repository.js';
+import { KeyChangeListener } from './key-change-listener.js';
 import { KeyUsageRecorder } from './key-usage-recorder.js';
 import { KeySmith } from './keysmith.js';
 import { CachedKey, VerifiedKeyCache } from './verified-key-cache.js';
@@ -45,6 +46,7 @@ export class ApiKeysService {
     private readonly cache: VerifiedKeyCache,
     private readonly usage: KeyUsageRecorder,
     private readonly metrics: MetricsService,
+    private readonly changes: KeyChangeListener,
   ) {}
 
   async create(userId: string, request: NewKeyRequest): Promise<IssuedKey> {
@@ -106,11 +108,10 @@ export class ApiKeysService {
     id: string,
     permissions: APIKeyPermission[],
   ): Promise<ApiKey> {
-    const updated = await this.repository.updateIfStatus(userId, id, ['ACTIVE', 'SUSPENDED'], {
-      permissions,
-    });
+    const updated = await this.announced(id, () =>
+      this.repository.updateIfStatus(userId, id, ['ACTIVE', 'SUSPENDED'], { permissions }),
+    );
     if (!updated) throw await this.whyUnchangeable(userId, id);
-    this.cache.evict(id);
     this.logger.log(`Set permissions of API key ${id} of user "${userId}" to ${permissions}`);
 
     return updated;
@@ -125,9 +126,10 @@ export class ApiKeysService {
     const { plainText, ...newKey } = await this.keySmith.generate();
     const graceEndsAt =
       gracePeriodSeconds === 0 ? null : new Date(now.getTime() + gracePeriodSeconds * 1000);
-    const rotated = await this.repository.rotate(userId, id, { newKey, graceEndsAt, now });
+    const rotated = await this.announced(id, () =>
+      this.repository.rotate(userId, id, { newKey, graceEndsAt, now }),
+    );
     if (!rotated) throw await this.whyNotRotatable(userId, id, now);
-    this.cache.evict(id);
     this.logger.log(
       `Rotated API key ${id} of user "${userId}" into ${rotated.created.id}` +
         ` (grace ${gracePeriodSeconds} s)`,
@@ -184,9 +186,10 @@ export class ApiKeysService {
     target: APIKeyStatus,
     verb: string,
   ): Promise<ApiKey> {
-    const updated = await this.repository.updateIfStatus(userId, id, from, data);
+    const updated = await this.announced(id, () =>
+      this.repository.updateIfStatus(userId, id, from, data),
+    );
     if (updated) {
-      this.cache.evict(id);
       this.logger.log(`${verb} API key ${id} of user "${userId}"`);
 
       return updated;
@@ -195,6 +198,26 @@ export class ApiKeysService {
     if (current.status === target) return current;
 
     throw await this.whyUnchangeable(userId, id);
+  }
+
+  /**
+   * Runs a change of key `id` and, when it happened, evicts the key here and waits until
+   * every instance has evicted it, so that the caller's next request sees the change on
+   * whichever instance it reaches.
+   */
+  private async announced<T>(id: string, change: () => Promise<T | null>): Promise<T | null> {
+    const expectation = this.changes.expectChange(id);
+    try {
+      const result = await change();
+      if (result !== null) {
+        this.cache.evict(id);
+        await expectation.confirm();
+      }
+
+      return result;
+    } finally {
+      expectation.cancel();
+    }
   }
 
   private async whyUnchangeable(userId: string, id: string): Promise<Error> {

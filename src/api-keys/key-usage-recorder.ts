@@ -35,6 +35,10 @@ export class KeyUsageRecorder implements OnModuleInit, BeforeApplicationShutdown
   async beforeApplicationShutdown(): Promise<void> {
     clearInterval(this.timer);
     await this.flush();
+    if (this.pending.size > 0) await this.flush();
+    if (this.pending.size > 0) {
+      this.logger.warn(`Shut down without recording the last use of ${this.pending.size} keys`);
+    }
   }
 
   record(keyId: string, at: Date): void {
@@ -42,15 +46,16 @@ export class KeyUsageRecorder implements OnModuleInit, BeforeApplicationShutdown
     if (!known || known < at) this.pending.set(keyId, at);
   }
 
-  /** Writes what was recorded so far; concurrent calls share one write. */
-  flush(): Promise<void> {
-    this.flushing ??= this.write().finally(() => (this.flushing = undefined));
+  /** Writes everything recorded before the call, after any write already under way. */
+  async flush(): Promise<void> {
+    while (this.flushing) await this.flushing;
+    if (this.pending.size === 0) return;
 
-    return this.flushing;
+    this.flushing = this.write().finally(() => (this.flushing = undefined));
+    await this.flushing;
   }
 
   private async write(): Promise<void> {
-    if (this.pending.size === 0) return;
     const batch = this.pending;
     this.pending = new Map();
     try {

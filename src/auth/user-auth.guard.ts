@@ -12,6 +12,9 @@ import { errors, jwtVerify } from 'jose';
 
 export const JWT_SECRET = Symbol('JWT_SECRET');
 
+// What can be stored as a user id: 1 to 200 characters, none of them U+0000.
+const USER_ID = /^[^\u0000]{1,200}$/;
+
 /** The caller of a management route, from the `sub` and `role` claims of the JWT. */
 export interface User {
   id: string;
@@ -49,8 +52,8 @@ export class UserAuthGuard implements CanActivate {
   private async verify(token: string): Promise<User> {
     try {
       const { payload } = await jwtVerify(token, this.secret, { algorithms: ['HS256'] });
-      if (typeof payload.sub !== 'string' || payload.sub === '') {
-        throw new UnauthorizedException('The token has no subject (sub)');
+      if (typeof payload.sub !== 'string' || !USER_ID.test(payload.sub)) {
+        throw new UnauthorizedException('The token has no usable subject (sub)');
       }
 
       return { id: payload.sub, admin: payload.role === 'admin' };

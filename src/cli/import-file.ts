@@ -39,7 +39,7 @@ function parseJsonLines(text: string): SourceRow[] {
 function parseJson(text: string): SourceRow[] {
   let document: unknown;
   try {
-    document = JSON.parse(text);
+    document = JSON.parse(text.replace(/^\uFEFF/, ''));
   } catch (error) {
     throw new ImportFileError(`${where(text, error)}not valid JSON (${reason(error)})`);
   }
@@ -50,7 +50,11 @@ function parseJson(text: string): SourceRow[] {
     );
   }
 
-  return rows.map((row, index) => ({ row, number: index + 1 }));
+  return rows.map((row, index) => {
+    if (row === undefined) throw new ImportFileError(`row ${index + 1}: no row found there`);
+
+    return { row, number: index + 1 };
+  });
 }
 
 function rowsOf(document: unknown): unknown[] | undefined {

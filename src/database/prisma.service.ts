@@ -7,9 +7,9 @@ export class PrismaService extends PrismaClient {
   constructor(databaseUrl: string) {
     const adapter = new PrismaPg({
       connectionString: databaseUrl,
-      max: 10,
-      // Fail a request quickly instead of queueing it while the database is away.
-      connectionTimeoutMillis: 3000,
+      max: 20,
+      // Answer 503 within seconds instead of queueing while the database is away or swamped.
+      connectionTimeoutMillis: 5000,
     });
     super({ adapter });
   }

@@ -60,7 +60,8 @@ export class LegacyKeySweepScheduler implements OnApplicationBootstrap, BeforeAp
       const report = await this.legacyKeys.sweep({ wait: false });
       if (report === null) {
         this.logger.debug('Skipped the legacy key sweep: another instance is running it');
-        this.legacyKeys.publish(await this.legacyKeys.latest());
+        const stored = await this.legacyKeys.latestStored();
+        if (stored) this.legacyKeys.publish(stored);
 
         return;
       }

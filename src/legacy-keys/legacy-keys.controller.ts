@@ -54,7 +54,9 @@ export class LegacyKeysController {
 function toRow(row: ImportRowDto) {
   return {
     ...row,
-    salt: row.salt ?? null,
+    // Digests are compared in lower case; store them so, or the unique index misses twins.
+    hash: row.hash.toLowerCase(),
+    salt: row.salt?.toLowerCase() ?? null,
     description: row.description ?? null,
     createdAt: new Date(row.createdAt),
     lastUsedAt: toDate(row.lastUsedAt),

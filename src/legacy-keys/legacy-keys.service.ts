@@ -55,10 +55,13 @@ export class LegacyKeysService {
 
   /** The newest stored report; a sweep runs now if there is none yet. */
   async latest(): Promise<LegacyKeyReport> {
-    const [stored] = await this.repository.reports(1);
-    if (stored) return stored;
+    return (await this.latestStored()) ?? ((await this.sweep({ wait: true })) as LegacyKeyReport);
+  }
 
-    return (await this.sweep({ wait: true })) as LegacyKeyReport;
+  async latestStored(): Promise<LegacyKeyReport | undefined> {
+    const [stored] = await this.repository.reports(1);
+
+    return stored;
   }
 
   /** Newest first, to show whether the number of legacy keys is falling. */

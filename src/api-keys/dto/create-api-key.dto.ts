@@ -8,6 +8,7 @@ import {
   registerDecorator,
 } from 'class-validator';
 
+import { HasNoNullCharacter } from '../../common/validation.js';
 import type { APIKeyPermission } from '../../generated/prisma/enums.js';
 import { IsPermissionList } from './permissions.js';
 
@@ -21,6 +22,7 @@ export class CreateApiKeyDto {
   @Transform(trim)
   @IsString()
   @Length(1, 100)
+  @HasNoNullCharacter()
   name!: string;
 
   @IsPermissionList()
@@ -30,6 +32,7 @@ export class CreateApiKeyDto {
   @IsOptional()
   @IsString()
   @MaxLength(1000)
+  @HasNoNullCharacter()
   description?: string;
 
   /**

@@ -16,6 +16,7 @@ import {
   ValidateNested,
 } from 'class-validator';
 
+import { HasNoNullCharacter } from '../../common/validation.js';
 import { APIKeyPermission, APIKeyStatus } from '../../generated/prisma/enums.js';
 
 export const MAX_IMPORT_ROWS = 1000;
@@ -29,11 +30,13 @@ export class ImportRowDto {
   @IsString()
   @IsNotEmpty()
   @MaxLength(200)
+  @HasNoNullCharacter()
   userId!: string;
 
   @IsString()
   @IsNotEmpty()
   @MaxLength(1000)
+  @HasNoNullCharacter()
   name!: string;
 
   /**
@@ -77,6 +80,7 @@ export class ImportRowDto {
   @IsOptional()
   @IsString()
   @MaxLength(1000)
+  @HasNoNullCharacter()
   description!: string | null;
 
   @ApiProperty({ format: 'date-time' })
