@@ -4,7 +4,16 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'coverage/', 'src/generated/', 'node_modules/', '.data/'] },
+  {
+    ignores: [
+      'dist/',
+      'coverage/',
+      'src/generated/',
+      'test/generated-client/',
+      'node_modules/',
+      '.data/',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   prettier,

@@ -21,6 +21,10 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     .setTitle('API key service')
     .setDescription(DESCRIPTION)
     .setVersion('1.0.0')
+    .addTag('API keys', 'Your keys: create, list, change and revoke them (user JWT)')
+    .addTag('External API', 'What clients call with an API key')
+    .addTag('Legacy keys (admin)', 'Import of AutoGPT keys and the legacy-key sweep (admin JWT)')
+    .addTag('Operations', 'Health, readiness and metrics')
     .addBearerAuth(
       { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'A user JWT' },
       JWT_SECURITY,

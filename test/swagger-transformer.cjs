@@ -7,6 +7,7 @@ const options = plugins.find((plugin) => plugin.name === '@nestjs/swagger').opti
 
 module.exports = {
   name: 'nestjs-swagger-plugin',
-  version: 1,
+  // ts-jest caches compiled files by this version: change it whenever the options change.
+  version: JSON.stringify(options),
   factory: (compiler) => before(options, compiler.program),
 };

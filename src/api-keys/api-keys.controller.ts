@@ -18,9 +18,11 @@ import {
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
+  ApiParam,
   ApiTags,
 } from '@nestjs/swagger';
 
+import { ApiErrorDto } from '../common/api-error.dto.js';
 import { CurrentUser } from '../auth/current-user.decorator.js';
 import { UserAuth } from '../auth/user-auth.decorator.js';
 import type { User } from '../auth/user-auth.guard.js';
@@ -45,7 +47,10 @@ const KeyId = () =>
 
 @ApiTags('API keys')
 @UserAuth()
-@ApiBadRequestResponse({ description: 'A field is missing or invalid; the message names it' })
+@ApiBadRequestResponse({
+  type: ApiErrorDto,
+  description: 'A field is missing or invalid; the message names it',
+})
 @Controller('api/api-keys')
 export class ApiKeysController {
   constructor(private readonly apiKeys: ApiKeysService) {}
@@ -73,46 +78,51 @@ export class ApiKeysController {
   }
 
   @Get(':id')
+  @ApiParam({ name: 'id', format: 'uuid', description: 'The key id' })
   @ApiOperation({ summary: 'Get one of your keys' })
   @ApiOkResponse({ type: ApiKeyDto })
-  @ApiNotFoundResponse({ description: 'No such key among yours' })
+  @ApiNotFoundResponse({ type: ApiErrorDto, description: 'No such key among yours' })
   async get(@CurrentUser() user: User, @KeyId() id: string): Promise<ApiKeyDto> {
     return toApiKeyDto(await this.apiKeys.get(user.id, id));
   }
 
   @Delete(':id')
+  @ApiParam({ name: 'id', format: 'uuid', description: 'The key id' })
   @ApiOperation({ summary: 'Revoke a key for good; revoking again changes nothing' })
   @ApiOkResponse({ type: ApiKeyDto })
-  @ApiNotFoundResponse({ description: 'No such key among yours' })
+  @ApiNotFoundResponse({ type: ApiErrorDto, description: 'No such key among yours' })
   async revoke(@CurrentUser() user: User, @KeyId() id: string): Promise<ApiKeyDto> {
     return toApiKeyDto(await this.apiKeys.revoke(user.id, id));
   }
 
   @Post(':id/suspend')
+  @ApiParam({ name: 'id', format: 'uuid', description: 'The key id' })
   @HttpCode(200)
   @ApiOperation({ summary: 'Suspend a key until it is reactivated' })
   @ApiOkResponse({ type: ApiKeyDto })
-  @ApiNotFoundResponse({ description: 'No such key among yours' })
-  @ApiConflictResponse({ description: 'The key is revoked' })
+  @ApiNotFoundResponse({ type: ApiErrorDto, description: 'No such key among yours' })
+  @ApiConflictResponse({ type: ApiErrorDto, description: 'The key is revoked' })
   async suspend(@CurrentUser() user: User, @KeyId() id: string): Promise<ApiKeyDto> {
     return toApiKeyDto(await this.apiKeys.suspend(user.id, id));
   }
 
   @Post(':id/reactivate')
+  @ApiParam({ name: 'id', format: 'uuid', description: 'The key id' })
   @HttpCode(200)
   @ApiOperation({ summary: 'Reactivate a suspended key' })
   @ApiOkResponse({ type: ApiKeyDto })
-  @ApiNotFoundResponse({ description: 'No such key among yours' })
-  @ApiConflictResponse({ description: 'The key is revoked' })
+  @ApiNotFoundResponse({ type: ApiErrorDto, description: 'No such key among yours' })
+  @ApiConflictResponse({ type: ApiErrorDto, description: 'The key is revoked' })
   async reactivate(@CurrentUser() user: User, @KeyId() id: string): Promise<ApiKeyDto> {
     return toApiKeyDto(await this.apiKeys.reactivate(user.id, id));
   }
 
   @Put(':id/permissions')
+  @ApiParam({ name: 'id', format: 'uuid', description: 'The key id' })
   @ApiOperation({ summary: "Replace a key's permissions" })
   @ApiOkResponse({ type: ApiKeyDto })
-  @ApiNotFoundResponse({ description: 'No such key among yours' })
-  @ApiConflictResponse({ description: 'The key is revoked' })
+  @ApiNotFoundResponse({ type: ApiErrorDto, description: 'No such key among yours' })
+  @ApiConflictResponse({ type: ApiErrorDto, description: 'The key is revoked' })
   async setPermissions(
     @CurrentUser() user: User,
     @KeyId() id: string,
@@ -122,6 +132,7 @@ export class ApiKeysController {
   }
 
   @Post(':id/rotate')
+  @ApiParam({ name: 'id', format: 'uuid', description: 'The key id' })
   @ApiOperation({
     summary: 'Replace a key by a new one',
     description:
@@ -130,8 +141,11 @@ export class ApiKeysController {
       'if that comes sooner. A key can be rotated once.',
   })
   @ApiCreatedResponse({ type: RotatedApiKeyDto })
-  @ApiNotFoundResponse({ description: 'No such key among yours' })
-  @ApiConflictResponse({ description: 'The key is not active, has expired or was rotated' })
+  @ApiNotFoundResponse({ type: ApiErrorDto, description: 'No such key among yours' })
+  @ApiConflictResponse({
+    type: ApiErrorDto,
+    description: 'The key is not active, has expired or was rotated',
+  })
   async rotate(
     @CurrentUser() user: User,
     @KeyId() id: string,

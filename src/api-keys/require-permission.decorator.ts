@@ -7,6 +7,7 @@ import {
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 
+import { ApiErrorDto } from '../common/api-error.dto.js';
 import type { APIKeyPermission } from '../generated/prisma/enums.js';
 import { ApiKeyGuard, RequiredPermissions } from './api-key.guard.js';
 
@@ -36,8 +37,17 @@ export function RequirePermission(...permissions: APIKeyPermission[]) {
     UseGuards(ApiKeyGuard),
     ApiSecurity(API_KEY_SECURITY),
     ApiExtension('x-required-permissions', permissions),
-    ApiUnauthorizedResponse({ description: 'The API key is missing, unknown or not usable' }),
-    ApiForbiddenResponse({ description: `The API key lacks a permission; needs: ${listed}` }),
-    ApiTooManyRequestsResponse({ description: 'Too many failed attempts; see Retry-After' }),
+    ApiUnauthorizedResponse({
+      type: ApiErrorDto,
+      description: 'The API key is missing, unknown or not usable',
+    }),
+    ApiForbiddenResponse({
+      type: ApiErrorDto,
+      description: `The API key lacks a permission; needs: ${listed}`,
+    }),
+    ApiTooManyRequestsResponse({
+      type: ApiErrorDto,
+      description: 'Too many failed attempts; see Retry-After',
+    }),
   );
 }

@@ -1,6 +1,7 @@
 import { applyDecorators, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiForbiddenResponse, ApiUnauthorizedResponse } from '@nestjs/swagger';
 
+import { ApiErrorDto } from '../common/api-error.dto.js';
 import { AdminOnly, UserAuthGuard } from './user-auth.guard.js';
 
 /** Name of the OpenAPI security scheme for user JWTs. */
@@ -11,7 +12,10 @@ export function UserAuth() {
   return applyDecorators(
     UseGuards(UserAuthGuard),
     ApiBearerAuth(JWT_SECURITY),
-    ApiUnauthorizedResponse({ description: 'Missing, malformed, wrongly signed or expired JWT' }),
+    ApiUnauthorizedResponse({
+      type: ApiErrorDto,
+      description: 'Missing, malformed, wrongly signed or expired JWT',
+    }),
   );
 }
 
@@ -20,6 +24,6 @@ export function AdminAuth() {
   return applyDecorators(
     UserAuth(),
     AdminOnly(),
-    ApiForbiddenResponse({ description: 'The user is not an admin' }),
+    ApiForbiddenResponse({ type: ApiErrorDto, description: 'The user is not an admin' }),
   );
 }

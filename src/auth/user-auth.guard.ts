@@ -10,10 +10,11 @@ import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
 import { errors, jwtVerify } from 'jose';
 
+import { isStorableText } from '../common/validation.js';
+
 export const JWT_SECRET = Symbol('JWT_SECRET');
 
-// What can be stored as a user id: 1 to 200 characters, none of them U+0000.
-const USER_ID = /^[^\u0000]{1,200}$/;
+const MAX_USER_ID_LENGTH = 200;
 
 /** The caller of a management route, from the `sub` and `role` claims of the JWT. */
 export interface User {
@@ -52,7 +53,7 @@ export class UserAuthGuard implements CanActivate {
   private async verify(token: string): Promise<User> {
     try {
       const { payload } = await jwtVerify(token, this.secret, { algorithms: ['HS256'] });
-      if (typeof payload.sub !== 'string' || !USER_ID.test(payload.sub)) {
+      if (!isUsableUserId(payload.sub)) {
         throw new UnauthorizedException('The token has no usable subject (sub)');
       }
 
@@ -64,6 +65,16 @@ export class UserAuthGuard implements CanActivate {
       throw new UnauthorizedException('Invalid token');
     }
   }
+}
+
+/** A user id must be stored as text: 1 to 200 characters, none of them U+0000. */
+function isUsableUserId(sub: unknown): sub is string {
+  return (
+    typeof sub === 'string' &&
+    sub.length > 0 &&
+    sub.length <= MAX_USER_ID_LENGTH &&
+    isStorableText(sub)
+  );
 }
 
 function bearerToken(request: Request): string {

@@ -1,21 +1,10 @@
 import { Controller, Get } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiProperty, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 
 import type { ApiKeyPrincipal } from '../api-keys/api-keys.service.js';
 import { CurrentApiKey } from '../api-keys/current-api-key.decorator.js';
 import { RequirePermission } from '../api-keys/require-permission.decorator.js';
-import { APIKeyPermission } from '../generated/prisma/enums.js';
-
-export class IdentityDto {
-  /** The user who owns the key. */
-  userId!: string;
-
-  @ApiProperty({ format: 'uuid' })
-  keyId!: string;
-
-  @ApiProperty({ enum: APIKeyPermission, enumName: 'APIKeyPermission', isArray: true })
-  permissions!: APIKeyPermission[];
-}
+import { IdentityDto } from './dto/identity.dto.js';
 
 @ApiTags('External API')
 @Controller('external/v1')

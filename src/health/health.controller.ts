@@ -42,7 +42,10 @@ export class HealthController {
   @HealthCheck({ swaggerDocumentation: false })
   @ApiOperation({ summary: 'Readiness: 200 when the database answers, 503 when it does not' })
   @ApiOkResponse({ description: 'The database answers', schema: HEALTH_SCHEMA })
-  @ApiServiceUnavailableResponse({ description: 'The database does not answer' })
+  @ApiServiceUnavailableResponse({
+    description: 'The database does not answer',
+    schema: HEALTH_SCHEMA,
+  })
   ready() {
     return this.health.check([() => this.database.check()]);
   }

@@ -1,6 +1,7 @@
 import { Body, Controller, Get, HttpCode, Post, Query } from '@nestjs/common';
 import { ApiBadRequestResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 
+import { ApiErrorDto } from '../common/api-error.dto.js';
 import { AdminAuth } from '../auth/user-auth.decorator.js';
 import { ImportKeysDto, ImportResultDto, ImportRowDto } from './dto/import-keys.dto.js';
 import { LegacyKeyReportDto, ReportHistoryQuery } from './dto/legacy-key-report.dto.js';
@@ -23,7 +24,10 @@ export class LegacyKeysController {
       'The body must stay under 100 kB; `npm run keys:import` batches a file accordingly.',
   })
   @ApiOkResponse({ type: ImportResultDto })
-  @ApiBadRequestResponse({ description: 'A row is invalid; nothing was imported' })
+  @ApiBadRequestResponse({
+    type: ApiErrorDto,
+    description: 'A row is invalid; nothing was imported',
+  })
   import(@Body() body: ImportKeysDto): Promise<ImportResultDto> {
     return this.legacyKeys.import(body.keys.map(toRow));
   }
