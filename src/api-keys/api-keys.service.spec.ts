@@ -615,14 +615,28 @@ describe('ApiKeysService', () => {
       expect(repository.calls).toEqual([]);
     });
 
-    it('skips an expired candidate without hashing', async () => {
+    it('skips an expired candidate, spending only the decoy derivation', async () => {
       const { plainTextKey } = await issue(['IDENTITY'], new Date(clock.now().getTime() + HOUR));
       clock.advance(HOUR);
       const hashed = jest.spyOn(keySmith, 'verify');
+      const decoy = jest.spyOn(keySmith, 'deriveDecoy');
 
       await expect(service.verify(plainTextKey)).resolves.toBeNull();
       expect(hashed).not.toHaveBeenCalled();
-      expect(await derivations()).toBe(0);
+      expect(decoy).toHaveBeenCalledTimes(1);
+      expect(await derivations()).toBe(1);
+    });
+
+    it('spends one derivation on an unknown key, as on a wrong key with a real head', async () => {
+      const { plainTextKey } = await issue(['IDENTITY']);
+      const wrong = plainTextKey.slice(0, -1) + (plainTextKey.endsWith('A') ? 'B' : 'A');
+      const unknown = `agpt_${'Z'.repeat(43)}`;
+      const before = await derivations();
+
+      await expect(service.verify(wrong)).resolves.toBeNull();
+      await expect(service.verify(unknown)).resolves.toBeNull();
+
+      expect((await derivations()) - before).toBe(2);
     });
 
     it('accepts a key until the moment it expires', async () => {

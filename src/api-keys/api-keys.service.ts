@@ -151,9 +151,13 @@ export class ApiKeysService {
     const now = this.clock.now();
     const ticket = this.cache.ticket();
     const candidates = await this.repository.findCandidates(this.keySmith.lookupHeads(presented));
+    let derived = false;
     for (const candidate of candidates) {
       if (candidate.expiresAt !== null && candidate.expiresAt <= now) continue;
-      if (candidate.salt !== null) this.metrics.keyDerivations.inc();
+      if (candidate.salt !== null) {
+        this.metrics.keyDerivations.inc();
+        derived = true;
+      }
       if (!(await this.keySmith.verify(presented, candidate.hash, candidate.salt))) continue;
 
       await this.upgradeStoredKey(candidate, presented);
@@ -166,6 +170,10 @@ export class ApiKeysService {
       this.cache.set(presented, key, ticket);
 
       return this.used(key, now);
+    }
+    if (!derived) {
+      this.metrics.keyDerivations.inc();
+      await this.keySmith.deriveDecoy(presented);
     }
 
     return null;

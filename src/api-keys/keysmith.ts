@@ -15,6 +15,7 @@ const HASH_BYTES = 32;
 const SCRYPT_OPTIONS = { N: 2 ** 14, r: 8, p: 1, maxmem: 64 * 1024 * 1024 };
 const KEY_PATTERN = /^agpt_[A-Za-z0-9_-]{1,250}$/;
 const HEX_64 = /^[0-9a-f]{64}$/i;
+const DECOY_SALT = Buffer.alloc(SALT_BYTES);
 
 export interface KeyDigest {
   hash: string;
@@ -62,6 +63,14 @@ export class KeySmith {
     const derived = await deriveScrypt(presented, Buffer.from(salt, 'hex'));
 
     return equalHex(derived.toString('hex'), hash);
+  }
+
+  /**
+   * Spends one derivation on nothing, so that a key with no stored candidate takes as long
+   * to refuse as a wrong key with a real head: timing tells no one which heads exist.
+   */
+  async deriveDecoy(presented: string): Promise<void> {
+    await deriveScrypt(presented, DECOY_SALT);
   }
 
   /** Whether a string could be a key at all, checked before any lookup or hashing. */
