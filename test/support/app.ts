@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { appendFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
 
 import type { NestExpressApplication } from '@nestjs/platform-express';
@@ -21,12 +22,16 @@ export function testConfig(overrides: NodeJS.ProcessEnv = {}): AppConfig {
   });
 }
 
-/** Collects the JSON log lines an app writes, to assert on them. */
+/**
+ * Collects the JSON log lines an app writes, to assert on them, and appends them to the log of
+ * the whole run, which the global teardown searches for secrets.
+ */
 export class LogCapture extends Writable {
   readonly lines: string[] = [];
 
   override _write(chunk: Buffer, _encoding: string, done: () => void): void {
     this.lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+    if (process.env.E2E_LOG_FILE) appendFileSync(process.env.E2E_LOG_FILE, chunk);
     done();
   }
 
