@@ -26,8 +26,10 @@ const UNAVAILABLE_KINDS = new Set([
   'TlsConnectionError',
 ]);
 const UNAVAILABLE_SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE']);
-// node-postgres's pool gives up waiting for a free connection with this message, no code.
-const POOL_TIMEOUT = /timeout exceeded when trying to connect/i;
+// node-postgres reports a pool that waited too long for a connection, and a connection
+// lost mid-query, with these messages and no code.
+const DRIVER_UNAVAILABLE =
+  /timeout exceeded when trying to connect|Connection terminated( unexpectedly| due to connection timeout)/i;
 // Postgres SQLSTATE classes 08 (connection exception) and 57P (operator intervention).
 const UNAVAILABLE_SQLSTATE = /^(08|57P)/;
 
@@ -79,7 +81,7 @@ export class DomainErrorFilter extends BaseExceptionFilter implements ExceptionF
 
 function isDatabaseUnavailable(error: unknown): boolean {
   if (error instanceof Prisma.PrismaClientInitializationError) return true;
-  if (error instanceof Error && POOL_TIMEOUT.test(error.message)) return true;
+  if (error instanceof Error && DRIVER_UNAVAILABLE.test(error.message)) return true;
   if (error instanceof Prisma.PrismaClientKnownRequestError) {
     if (UNAVAILABLE_CODES.has(error.code)) return true;
     const cause = (error.meta?.driverAdapterError as { cause?: AdapterCause } | undefined)?.cause;
