@@ -1,4 +1,3 @@
-import { BadRequestException, ValidationError, ValidationPipe } from '@nestjs/common';
 import { HttpAdapterHost, NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { SwaggerModule } from '@nestjs/swagger';
@@ -9,6 +8,7 @@ import type { DestinationStream } from 'pino';
 
 import { AppModule } from './app.module.js';
 import { DomainErrorFilter } from './common/domain-error.filter.js';
+import { StrictValidationPipe } from './common/validation.js';
 import { AppConfig, loadConfig } from './config/app-config.js';
 import { buildOpenApiDocument } from './openapi-document.js';
 
@@ -34,9 +34,10 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestExp
   app.set('trust proxy', config.trustProxy);
   app.use(helmet());
   if (config.corsOrigins.length > 0) app.enableCors({ origin: config.corsOrigins });
+  app.use(requireJsonBody);
   app.useBodyParser('json', { limit: BODY_LIMIT });
   app.use(bodyParserErrors);
-  app.useGlobalPipes(validationPipe());
+  app.useGlobalPipes(new StrictValidationPipe());
   app.useGlobalFilters(new DomainErrorFilter(app.get(HttpAdapterHost).httpAdapter));
   SwaggerModule.setup('docs', app, () => buildOpenApiDocument(app), {
     jsonDocumentUrl: 'docs-json',
@@ -44,6 +45,19 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestExp
   });
 
   return app;
+}
+
+/**
+ * A body the JSON parser would skip (another content type) must not pass for an empty one:
+ * a rotation would lose its grace period. Requests without a body are not concerned.
+ */
+function requireJsonBody(req: Request, res: Response, next: NextFunction) {
+  const hasBody =
+    Number(req.headers['content-length'] ?? 0) > 0 || 'transfer-encoding' in req.headers;
+  if (!hasBody || req.is('application/json')) return next();
+
+  const message = 'Request body must be JSON, sent with Content-Type: application/json';
+  res.status(400).json({ message, error: 'Bad Request', statusCode: 400 });
 }
 
 /** Answers body-parser failures in the same shape as every other error. */
@@ -62,25 +76,4 @@ function bodyParserErrors(error: unknown, _req: Request, res: Response, next: Ne
   } else {
     next(error);
   }
-}
-
-function validationPipe(): ValidationPipe {
-  return new ValidationPipe({
-    whitelist: true,
-    forbidNonWhitelisted: true,
-    transform: true,
-    exceptionFactory: (errors) => new BadRequestException(flatten(errors)),
-  });
-}
-
-/** One message per failed constraint, nested properties named by their path. */
-function flatten(errors: ValidationError[], parent = ''): string[] {
-  return errors.flatMap((error) => {
-    const path = parent ? `${parent}.${error.property}` : error.property;
-    const own = Object.values(error.constraints ?? {}).map((message) =>
-      parent ? `${parent}.${message}` : message,
-    );
-
-    return [...own, ...flatten(error.children ?? [], path)];
-  });
 }

@@ -218,3 +218,86 @@ describe('input validation', () => {
     });
   });
 });
+
+describe('inputs that once slipped past validation', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('refuses a rotation body that is not sent as JSON, and keeps the key as it was', async () => {
+    const user = await newUser(t.http);
+    const { apiKey } = await user.createKey();
+
+    const response = await t.http
+      .post(`/api/api-keys/${apiKey.id}/rotate`)
+      .set(user.auth)
+      .set('Content-Type', 'text/plain')
+      .send('{"gracePeriodSeconds":3600}')
+      .expect(400);
+
+    expect(response.body.message).toContain('application/json');
+    const key = await t.http.get(`/api/api-keys/${apiKey.id}`).set(user.auth).expect(200);
+    expect(key.body.status).toBe('ACTIVE');
+  });
+
+  it.each([
+    ['an object named __proto__', '{"name":"ab","permissions":["IDENTITY"],"__proto__":{"a":1}}'],
+    ['a field named constructor', '{"name":"ab","permissions":["IDENTITY"],"constructor":1}'],
+    ['a field named toString', '{"name":"ab","permissions":["IDENTITY"],"toString":"x"}'],
+  ])('refuses %s, naming it, and writes nothing', async (_case, raw) => {
+    const user = await newUser(t.http);
+    const field = /"(__proto__|constructor|toString)"/.exec(raw)?.[1];
+
+    const response = await t.http
+      .post('/api/api-keys')
+      .set(user.auth)
+      .set('Content-Type', 'application/json')
+      .send(raw)
+      .expect(400);
+
+    expect(messages(response.body)).toContain(`property ${field} should not exist`);
+    const listed = await t.http.get('/api/api-keys').set(user.auth).expect(200);
+    expect(listed.body.items).toEqual([]);
+  });
+
+  it.each([
+    ['a cursor whose id is not a UUID', `2024-01-01T00:00:00.000Z|${'-'.repeat(36)}`],
+    ['a cursor in year 0', '0000-01-01T00:00:00.000Z|00000000-0000-0000-0000-000000000000'],
+  ])('answers 400 naming cursor for %s', async (_case, decoded) => {
+    const user = await newUser(t.http);
+    const cursor = Buffer.from(decoded).toString('base64url');
+
+    const response = await t.http.get('/api/api-keys').query({ cursor }).set(user.auth).expect(400);
+
+    expect(messages(response.body).join(' ')).toContain('cursor');
+  });
+
+  it.each(['2030-060', '2030-W10-1', '20300101', '2030-02-31T00:00:00Z'])(
+    'answers 400 naming expiresAt for the date %s',
+    async (expiresAt) => {
+      const user = await newUser(t.http);
+
+      const response = await t.http
+        .post('/api/api-keys')
+        .set(user.auth)
+        .send({ ...VALID, expiresAt })
+        .expect(400);
+
+      expect(messages(response.body).join(' ')).toContain('expiresAt must be an RFC 3339');
+    },
+  );
+
+  it('accepts an expiry with a numeric offset', async () => {
+    const user = await newUser(t.http);
+
+    const { apiKey } = await user.createKey({ expiresAt: '2099-06-01T12:00:00+02:00' });
+
+    expect(apiKey).toMatchObject({ expiresAt: '2099-06-01T10:00:00.000Z' });
+  });
+});

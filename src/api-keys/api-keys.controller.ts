@@ -25,6 +25,7 @@ import {
 import { ApiErrorDto } from '../common/api-error.dto.js';
 import { CurrentUser } from '../auth/current-user.decorator.js';
 import { UserAuth } from '../auth/user-auth.decorator.js';
+import { parseTimestamp } from '../common/validation.js';
 import type { User } from '../auth/user-auth.guard.js';
 import { ApiKeysService } from './api-keys.service.js';
 import {
@@ -62,7 +63,7 @@ export class ApiKeysController {
     @CurrentUser() user: User,
     @Body() body: CreateApiKeyDto,
   ): Promise<CreatedApiKeyDto> {
-    const expiresAt = body.expiresAt ? new Date(body.expiresAt) : null;
+    const expiresAt = parseTimestamp(body.expiresAt);
     const issued = await this.apiKeys.create(user.id, { ...body, expiresAt });
 
     return { apiKey: toApiKeyDto(issued.apiKey), plainTextKey: issued.plainTextKey };

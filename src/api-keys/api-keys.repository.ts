@@ -45,6 +45,11 @@ export interface RotationPlan {
   now: Date;
 }
 
+// SQLSTATE of FOR UPDATE NOWAIT finding the row locked.
+const LOCK_NOT_AVAILABLE = '55P03';
+// Rotations wait a little for a pooled connection under load rather than failing at once.
+const TRANSACTION_OPTIONS = { maxWait: 5000, timeout: 10_000 };
+
 /** The only code that reads or writes API keys in the database. */
 @Injectable()
 export class ApiKeysRepository {
@@ -101,13 +106,13 @@ export class ApiKeysRepository {
     id: string,
     plan: RotationPlan,
   ): Promise<{ previous: ApiKey; created: ApiKey } | null> {
-    return this.prisma.$transaction(async (tx) => {
+    const rotation = this.prisma.$transaction(async (tx) => {
       const newId = randomUUID();
       const [locked] = await tx.$queryRaw<{ expiresAt: Date | null }[]>`
         SELECT "expiresAt" FROM "api_keys"
         WHERE "id" = ${id}::uuid AND "userId" = ${userId} AND "status" = 'ACTIVE'
           AND "replacedById" IS NULL AND ("expiresAt" IS NULL OR "expiresAt" > ${plan.now})
-        FOR UPDATE`;
+        FOR UPDATE NOWAIT`;
       if (!locked) return null;
 
       const previous = await tx.apiKey.update({
@@ -127,6 +132,13 @@ export class ApiKeysRepository {
       });
 
       return { previous, created };
+    }, TRANSACTION_OPTIONS);
+
+    // Another request holds the key (a rotation or a revocation under way): rather than
+    // queue on the lock with a pooled connection, report it like any state that forbids it.
+    return rotation.catch((error: unknown) => {
+      if (isLockNotAvailable(error)) return null;
+      throw error;
     });
   }
 
@@ -173,6 +185,12 @@ export class ApiKeysRepository {
       FROM unnest(${ids}::uuid[], ${times}::timestamptz[]) AS u(id, at)
       WHERE k."id" = u.id AND (k."lastUsedAt" IS NULL OR k."lastUsedAt" < u.at)`;
   }
+}
+
+function isLockNotAvailable(error: unknown): boolean {
+  const meta = (error as { meta?: unknown } | null)?.meta;
+
+  return JSON.stringify(meta ?? {}).includes(LOCK_NOT_AVAILABLE);
 }
 
 function retireData(

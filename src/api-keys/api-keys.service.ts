@@ -10,6 +10,9 @@ import { KeyUsageRecorder } from './key-usage-recorder.js';
 import { KeySmith } from './keysmith.js';
 import { CachedKey, VerifiedKeyCache } from './verified-key-cache.js';
 
+// A status change retried this often against concurrent changes before answering 409.
+const MAX_TRANSITION_ATTEMPTS = 3;
+
 export interface NewKeyRequest {
   name: string;
   permissions: APIKeyPermission[];
@@ -186,6 +189,11 @@ export class ApiKeysService {
     return cached ? this.used(cached, this.clock.now()) : null;
   }
 
+  /**
+   * Moves a key to `target` from one of `from`. A key already in `target` is answered as it
+   * is; when a concurrent change moved the key between the update and the re-read, the
+   * update is tried again from the new state, so only a revoked key ever answers 409.
+   */
   private async transition(
     userId: string,
     id: string,
@@ -194,18 +202,21 @@ export class ApiKeysService {
     target: APIKeyStatus,
     verb: string,
   ): Promise<ApiKey> {
-    const updated = await this.announced(id, () =>
-      this.repository.updateIfStatus(userId, id, from, data),
-    );
-    if (updated) {
-      this.logger.log(`${verb} API key ${id} of user "${userId}"`);
+    for (let attempt = 0; attempt < MAX_TRANSITION_ATTEMPTS; attempt++) {
+      const updated = await this.announced(id, () =>
+        this.repository.updateIfStatus(userId, id, from, data),
+      );
+      if (updated) {
+        this.logger.log(`${verb} API key ${id} of user "${userId}"`);
 
-      return updated;
+        return updated;
+      }
+      const current = await this.get(userId, id);
+      if (current.status === target) return current;
+      if (current.status === 'REVOKED') throw revokedConflict(id);
     }
-    const current = await this.get(userId, id);
-    if (current.status === target) return current;
 
-    throw await this.whyUnchangeable(userId, id);
+    throw new ConflictError(`API key ${id} changed concurrently; try again`);
   }
 
   /**
@@ -230,9 +241,7 @@ export class ApiKeysService {
 
   private async whyUnchangeable(userId: string, id: string): Promise<Error> {
     const current = await this.get(userId, id);
-    if (current.status === 'REVOKED') {
-      return new ConflictError(`API key ${id} is revoked; a revoked key cannot be changed`);
-    }
+    if (current.status === 'REVOKED') return revokedConflict(id);
 
     return new ConflictError(`API key ${id} changed concurrently; try again`);
   }
@@ -279,6 +288,10 @@ export class ApiKeysService {
   }
 }
 
+function revokedConflict(id: string): ConflictError {
+  return new ConflictError(`API key ${id} is revoked; a revoked key cannot be changed`);
+}
+
 function notFound(id: string): NotFoundError {
   return new NotFoundError(`API key ${id} not found`);
 }
@@ -287,7 +300,9 @@ function encodeCursor(key: ApiKey): string {
   return Buffer.from(`${key.createdAt.toISOString()}|${key.id}`).toString('base64url');
 }
 
-const CURSOR = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)\|([0-9a-f-]{36})$/;
+// An ISO instant from year 1000 and a lower-case UUID, as encodeCursor writes them.
+const CURSOR =
+  /^([1-9]\d{3}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)\|([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
 
 function decodeCursor(cursor: string): { createdAt: Date; id: string } {
   const match = CURSOR.exec(Buffer.from(cursor, 'base64url').toString('utf8'));

@@ -3,6 +3,7 @@ import { ApiBadRequestResponse, ApiOkResponse, ApiOperation, ApiTags } from '@ne
 
 import { ApiErrorDto } from '../common/api-error.dto.js';
 import { AdminAuth } from '../auth/user-auth.decorator.js';
+import { parseTimestamp } from '../common/validation.js';
 import { ImportKeysDto, ImportResultDto, ImportRowDto } from './dto/import-keys.dto.js';
 import { LegacyKeyReportDto, ReportHistoryQuery } from './dto/legacy-key-report.dto.js';
 import type { LegacyKeyReport } from './legacy-key-report.js';
@@ -62,13 +63,9 @@ function toRow(row: ImportRowDto) {
     hash: row.hash.toLowerCase(),
     salt: row.salt?.toLowerCase() ?? null,
     description: row.description ?? null,
-    createdAt: new Date(row.createdAt),
-    lastUsedAt: toDate(row.lastUsedAt),
-    revokedAt: toDate(row.revokedAt),
-    expiresAt: toDate(row.expiresAt),
+    createdAt: parseTimestamp(row.createdAt) as Date,
+    lastUsedAt: parseTimestamp(row.lastUsedAt),
+    revokedAt: parseTimestamp(row.revokedAt),
+    expiresAt: parseTimestamp(row.expiresAt),
   };
-}
-
-function toDate(value: string | null | undefined): Date | null {
-  return value ? new Date(value) : null;
 }

@@ -1,14 +1,7 @@
 import { Transform } from 'class-transformer';
-import {
-  IsISO8601,
-  IsOptional,
-  IsString,
-  Length,
-  MaxLength,
-  registerDecorator,
-} from 'class-validator';
+import { IsOptional, IsString, Length, MaxLength, registerDecorator } from 'class-validator';
 
-import { HasNoNullCharacter } from '../../common/validation.js';
+import { IsStorableText, IsTimestamp, parseTimestamp } from '../../common/validation.js';
 import type { APIKeyPermission } from '../../generated/prisma/enums.js';
 import { IsPermissionList } from './permissions.js';
 
@@ -22,7 +15,7 @@ export class CreateApiKeyDto {
   @Transform(trim)
   @IsString()
   @Length(1, 100)
-  @HasNoNullCharacter()
+  @IsStorableText()
   name!: string;
 
   @IsPermissionList()
@@ -32,7 +25,7 @@ export class CreateApiKeyDto {
   @IsOptional()
   @IsString()
   @MaxLength(1000)
-  @HasNoNullCharacter()
+  @IsStorableText()
   description?: string;
 
   /**
@@ -40,7 +33,7 @@ export class CreateApiKeyDto {
    * @example 2030-01-01T00:00:00.000Z
    */
   @IsOptional()
-  @IsISO8601({ strict: true })
+  @IsTimestamp()
   @IsInTheFuture()
   expiresAt?: string;
 }
@@ -52,8 +45,7 @@ function IsInTheFuture(): PropertyDecorator {
       target: target.constructor,
       propertyName: String(propertyName),
       validator: {
-        validate: (value: unknown) =>
-          typeof value === 'string' && new Date(value).getTime() > Date.now(),
+        validate: (value: unknown) => (parseTimestamp(value)?.getTime() ?? 0) > Date.now(),
         defaultMessage: (args) => `${args?.property ?? 'value'} must be a time in the future`,
       },
     });

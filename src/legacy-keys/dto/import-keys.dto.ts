@@ -6,7 +6,6 @@ import {
   ArrayUnique,
   IsArray,
   IsEnum,
-  IsISO8601,
   IsNotEmpty,
   IsOptional,
   IsString,
@@ -16,7 +15,7 @@ import {
   ValidateNested,
 } from 'class-validator';
 
-import { HasNoNullCharacter } from '../../common/validation.js';
+import { IsStorableText, IsTimestamp } from '../../common/validation.js';
 import { APIKeyPermission, APIKeyStatus } from '../../generated/prisma/enums.js';
 
 export const MAX_IMPORT_ROWS = 1000;
@@ -30,13 +29,13 @@ export class ImportRowDto {
   @IsString()
   @IsNotEmpty()
   @MaxLength(200)
-  @HasNoNullCharacter()
+  @IsStorableText()
   userId!: string;
 
   @IsString()
   @IsNotEmpty()
   @MaxLength(1000)
-  @HasNoNullCharacter()
+  @IsStorableText()
   name!: string;
 
   /**
@@ -80,27 +79,27 @@ export class ImportRowDto {
   @IsOptional()
   @IsString()
   @MaxLength(1000)
-  @HasNoNullCharacter()
+  @IsStorableText()
   description!: string | null;
 
   @ApiProperty({ format: 'date-time' })
-  @IsISO8601({ strict: true })
+  @IsTimestamp()
   createdAt!: string;
 
   @ApiProperty({ type: String, format: 'date-time', nullable: true })
   @IsOptional()
-  @IsISO8601({ strict: true })
+  @IsTimestamp()
   lastUsedAt!: string | null;
 
   @ApiProperty({ type: String, format: 'date-time', nullable: true })
   @IsOptional()
-  @IsISO8601({ strict: true })
+  @IsTimestamp()
   revokedAt!: string | null;
 
   /** Not in AutoGPT's table; accepted for keys exported from this service. */
   @ApiProperty({ type: String, format: 'date-time', nullable: true, required: false })
   @IsOptional()
-  @IsISO8601({ strict: true })
+  @IsTimestamp()
   expiresAt?: string | null;
 }
 
