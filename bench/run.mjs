@@ -3,20 +3,21 @@
 // cache, one without), loads them with autocannon over loopback, and writes a table of
 // requests per second and latency to docs/benchmarks.md. Every figure that a target is
 // stated against is measured in this one run, side by side.
-import { spawn } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir, totalmem } from 'node:os';
-import { join } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 
 import { Logger } from '@nestjs/common';
 import autocannon from 'autocannon';
-import { SignJWT } from 'jose';
 import pg from 'pg';
 
-import { startEmbeddedPostgres } from '../dist/src/database/embedded-postgres.js';
-import { applyMigrations } from '../dist/src/database/migrator.js';
+import {
+  createKey,
+  randomKey,
+  startDatabase,
+  startService as launchService,
+  userToken as signUserToken,
+} from './support.mjs';
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 8);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
@@ -26,10 +27,7 @@ const COLD_SAMPLES = 25;
 const JWT_SECRET = randomBytes(32).toString('hex');
 
 Logger.overrideLogger(['error']);
-const dataDir = mkdtempSync(join(tmpdir(), 'api-keys-bench-'));
-chmodSync(dataDir, 0o755);
-const postgres = await startEmbeddedPostgres(dataDir);
-await applyMigrations(postgres.url);
+const postgres = await startDatabase('api-keys-bench-');
 const db = new pg.Client({ connectionString: postgres.url });
 await db.connect();
 const children = [];
@@ -48,13 +46,19 @@ try {
   await fillTable(SMALL_TABLE);
   const coldSmall = await coldVerification(cached, token, 'cold verification, 10k keys');
   await fillTable(LARGE_TABLE);
-  const coldLarge = await coldVerification(cached, token, `cold verification, ${LARGE_TABLE / 1e6}M keys`);
+  const coldLarge = await coldVerification(
+    cached,
+    token,
+    `cold verification, ${LARGE_TABLE / 1e6}M keys`,
+  );
   rows.push(coldSmall, coldLarge);
 
   rows.push(await flood('flood of unknown keys', cached, () => randomKey()));
   const head = key.slice(0, 16);
   const wrong = await startService({});
-  rows.push(await flood('flood of wrong keys, real head', wrong, () => head + randomKey().slice(16)));
+  rows.push(
+    await flood('flood of wrong keys, real head', wrong, () => head + randomKey().slice(16)),
+  );
 
   const report = render(rows, { cached, uncached, wrong, coldSmall, coldLarge });
   writeFileSync('docs/benchmarks.md', report);
@@ -64,101 +68,25 @@ try {
   await Promise.all(children.map((child) => child.exited));
   await db.end();
   await postgres.stop();
-  rmSync(dataDir, { recursive: true, force: true });
 }
 
 async function startService(env) {
-  const port = await freePort();
-  const child = spawn(process.execPath, ['dist/src/main.js'], {
-    env: {
-      ...process.env,
-      NODE_ENV: 'production',
-      // As `npm start` and the Dockerfile run the service.
-      MALLOC_ARENA_MAX: '2',
-      PORT: String(port),
-      DATABASE_URL: postgres.url,
-      JWT_SECRET,
-      LEGACY_KEY_SWEEP_CRON: 'off',
-      ...env,
-    },
-    stdio: ['ignore', 'ignore', 'inherit'],
+  const service = await launchService({
+    databaseUrl: postgres.url,
+    jwtSecret: JWT_SECRET,
+    env,
   });
-  const service = {
-    url: `http://127.0.0.1:${port}`,
-    process: child,
-    exited: new Promise((resolve) => child.once('exit', resolve)),
-    peakRssMb: 0,
-  };
   children.push(service);
-  const sampler = setInterval(() => {
-    const rss = residentMb(child.pid);
-    service.peakRssMb = Math.max(service.peakRssMb, rss);
-    service.windowPeakMb = Math.max(service.windowPeakMb ?? 0, rss);
-  }, 200);
-  sampler.unref();
-  child.once('exit', () => clearInterval(sampler));
-  await waitUntilReady(service.url);
 
   return service;
 }
 
-function residentMb(pid) {
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
-  } catch {
-    return 0;
-  }
-}
-
-async function waitUntilReady(url) {
-  for (let attempt = 0; attempt < 150; attempt++) {
-    const ok = await fetch(`${url}/health/ready`).then((r) => r.ok, () => false);
-    if (ok) return;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  throw new Error(`The service at ${url} did not become ready`);
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address();
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
 function userToken(userId) {
-  const now = Math.floor(Date.now() / 1000);
-
-  return new SignJWT({})
-    .setProtectedHeader({ alg: 'HS256' })
-    .setSubject(userId)
-    .setIssuedAt(now)
-    .setExpirationTime(now + 3600)
-    .sign(new TextEncoder().encode(JWT_SECRET));
-}
-
-async function createKey(url, token) {
-  const response = await fetch(`${url}/api/api-keys`, {
-    method: 'POST',
-    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
-    body: JSON.stringify({ name: 'bench', permissions: ['IDENTITY'] }),
-  });
-  if (response.status !== 201) throw new Error(`Creating a key answered ${response.status}`);
-
-  return (await response.json()).plainTextKey;
+  return signUserToken(JWT_SECRET, userId);
 }
 
 function meWith(key) {
   return { path: '/external/v1/me', headers: { 'x-api-key': key } };
-}
-
-function randomKey() {
-  return `agpt_${randomBytes(32).toString('base64url')}`;
 }
 
 async function scenario(name, service, request) {
@@ -244,7 +172,9 @@ async function coldVerification(service, token, name) {
   const latencies = [];
   for (const key of keys) {
     const started = performance.now();
-    const response = await fetch(`${service.url}/external/v1/me`, { headers: { 'x-api-key': key } });
+    const response = await fetch(`${service.url}/external/v1/me`, {
+      headers: { 'x-api-key': key },
+    });
     await response.arrayBuffer();
     latencies.push(performance.now() - started);
     if (response.status !== 200) throw new Error(`Cold verification answered ${response.status}`);
@@ -273,15 +203,34 @@ function render(rows, { cached, uncached, wrong, coldSmall, coldLarge }) {
   const fmt = (n, digits = 1) => Number(n).toFixed(digits);
   const peak = Math.max(cached.peakRssMb, uncached.peakRssMb, wrong.peakRssMb);
   const targets = [
-    ['warm /me ≥ 70% of /health', `${fmt((warm.rps / health.rps) * 100)} %`, warm.rps >= 0.7 * health.rps],
+    [
+      'warm /me ≥ 70% of /health',
+      `${fmt((warm.rps / health.rps) * 100)} %`,
+      warm.rps >= 0.7 * health.rps,
+    ],
     ['warm ≥ 50× cache off', `${fmt(warm.rps / off.rps)}×`, warm.rps >= 50 * off.rps],
-    ['cold p50 at 1M ≤ 1.5× at 10k', `${fmt(coldLarge.p50 / coldSmall.p50, 2)}×`, coldLarge.p50 <= 1.5 * coldSmall.p50],
-    ['wrong-key flood: scrypt only until the limiter trips', `${wrongFlood.derivations} derivations for ${wrongFlood.statuses}`, wrongFlood.derivations <= 60],
-    ['unknown-key flood: scrypt only until the limiter trips', `${unknownFlood.derivations} derivations for ${unknownFlood.statuses}`, unknownFlood.derivations <= 120],
+    [
+      'cold p50 at 1M ≤ 1.5× at 10k',
+      `${fmt(coldLarge.p50 / coldSmall.p50, 2)}×`,
+      coldLarge.p50 <= 1.5 * coldSmall.p50,
+    ],
+    [
+      'wrong-key flood: scrypt only until the limiter trips',
+      `${wrongFlood.derivations} derivations for ${wrongFlood.statuses}`,
+      wrongFlood.derivations <= 60,
+    ],
+    [
+      'unknown-key flood: scrypt only until the limiter trips',
+      `${unknownFlood.derivations} derivations for ${unknownFlood.statuses}`,
+      unknownFlood.derivations <= 120,
+    ],
     ['peak resident memory < 300 MB', `${fmt(peak, 0)} MB`, peak < 300],
   ];
   const table = rows
-    .map((row) => `| ${row.name} | ${fmt(row.rps, 0)} | ${fmt(row.p50, 1)} | ${fmt(row.p99, 1)} | ${fmt(row.rssMb, 0)} | ${row.statuses} |`)
+    .map(
+      (row) =>
+        `| ${row.name} | ${fmt(row.rps, 0)} | ${fmt(row.p50, 1)} | ${fmt(row.p99, 1)} | ${fmt(row.rssMb, 0)} | ${row.statuses} |`,
+    )
     .join('\n');
   const checks = targets
     .map(([target, measured, met]) => `| ${target} | ${measured} | ${met ? 'met' : 'NOT MET'} |`)

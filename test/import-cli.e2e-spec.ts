@@ -9,11 +9,11 @@ import pg from 'pg';
 
 import { newUserId, startTestApp, TEST_JWT_SECRET, TestApp, tokenFor } from './support/app.js';
 import { createFreshDatabase, dropFreshDatabase } from './support/fresh-database.js';
+import { AUTOGPT_FIXTURE } from './support/fixtures.js';
 
 // `npm test` builds dist/ before jest runs; the CLI is run as users run it, from the build.
 const CLI = resolve(process.cwd(), 'dist/src/cli/import-keys.js');
-// CI runs from a fresh clone with a copy of shared/ beside it.
-const FIXTURE = resolve(process.cwd(), '../shared/fixtures/autogpt-keys.json');
+const FIXTURE = AUTOGPT_FIXTURE;
 
 interface CliResult {
   code: number | null;

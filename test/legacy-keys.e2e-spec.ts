@@ -1,6 +1,5 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 
 import pg from 'pg';
 
@@ -8,6 +7,7 @@ import type { LegacyKeyReport } from '../src/legacy-keys/legacy-key-report.js';
 import { LegacyKeysService } from '../src/legacy-keys/legacy-keys.service.js';
 import { newUser, newUserId, startTestApp, TestApp, tokenFor } from './support/app.js';
 import { createFreshDatabase, dropFreshDatabase } from './support/fresh-database.js';
+import { AUTOGPT_FIXTURE } from './support/fixtures.js';
 
 interface ImportRow {
   id: string;
@@ -30,8 +30,7 @@ interface Vector {
   row: ImportRow;
 }
 
-// CI runs from a fresh clone with a copy of shared/ beside it.
-const FIXTURE = resolve(process.cwd(), '../shared/fixtures/autogpt-keys.json');
+const FIXTURE = AUTOGPT_FIXTURE;
 const vectors = (JSON.parse(readFileSync(FIXTURE, 'utf8')) as { vectors: Vector[] }).vectors;
 const fixtureRows = vectors.map((vector) => vector.row);
 const legacyVectors = vectors.filter((vector) => vector.row.salt === null);

