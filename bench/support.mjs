@@ -43,7 +43,8 @@ export async function startDatabase(prefix = 'api-keys-bench-') {
  */
 export async function startService({ databaseUrl, jwtSecret, env = {}, stdout = 'ignore' }) {
   const port = await freePort();
-  const child = spawn(process.execPath, ['dist/src/main.js'], {
+  // The flags and MALLOC_ARENA_MAX below are those `npm start` and the Dockerfile use.
+  const child = spawn(process.execPath, ['--max-old-space-size=192', 'dist/src/main.js'], {
     env: {
       ...process.env,
       NODE_ENV: 'production',
