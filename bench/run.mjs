@@ -140,6 +140,7 @@ function summarise(name, result) {
     p50: result.latency.p50,
     p99: result.latency.p99,
     statuses,
+    refused: Number(result.statusCodeStats?.['401']?.count ?? 0),
     errors: result.errors + result.timeouts,
   };
 }
@@ -193,6 +194,21 @@ async function coldVerification(service, token, name) {
   };
 }
 
+/**
+ * Every derivation of a flood must belong to an attempt the limiter let through (answered
+ * 401); the answers of 429 cost none. Requests still in flight when the load stops may have
+ * derived without being counted, hence the allowance of one per connection.
+ */
+function floodTarget(name, row) {
+  const met = row.derivations <= row.refused + CONNECTIONS;
+
+  return [
+    `${name}: no scrypt once limited`,
+    `${row.derivations} derivations for ${row.refused} attempts let through (${row.statuses})`,
+    met,
+  ];
+}
+
 function render(rows, { cached, uncached, wrong, coldSmall, coldLarge }) {
   const byName = (prefix) => rows.find((row) => row.name.startsWith(prefix));
   const health = byName('/health');
@@ -214,16 +230,8 @@ function render(rows, { cached, uncached, wrong, coldSmall, coldLarge }) {
       `${fmt(coldLarge.p50 / coldSmall.p50, 2)}×`,
       coldLarge.p50 <= 1.5 * coldSmall.p50,
     ],
-    [
-      'wrong-key flood: scrypt only until the limiter trips',
-      `${wrongFlood.derivations} derivations for ${wrongFlood.statuses}`,
-      wrongFlood.derivations <= 60,
-    ],
-    [
-      'unknown-key flood: scrypt only until the limiter trips',
-      `${unknownFlood.derivations} derivations for ${unknownFlood.statuses}`,
-      unknownFlood.derivations <= 120,
-    ],
+    floodTarget('wrong-key flood', wrongFlood),
+    floodTarget('unknown-key flood', unknownFlood),
     ['peak resident memory < 300 MB', `${fmt(peak, 0)} MB`, peak < 300],
   ];
   const table = rows
@@ -244,7 +252,7 @@ Produced by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)}: ${cpu
 |---|---:|---:|---:|---:|---|
 ${table}
 
-Cold rows: ${COLD_SAMPLES} fresh keys used once each, one after another (a cache miss, one index lookup and one scrypt derivation each); req/s there is 1 / mean latency.
+Cold rows: ${COLD_SAMPLES} fresh keys used once each, one after another (a cache miss, one index lookup and one scrypt derivation each); req/s there is 1 / mean latency. Floods: the limiter lets 120 failures a minute through per address (60 per address and key head), each costing one derivation (a key with no candidate spends a decoy one, so that timing does not tell which heads exist); its windows are fixed minutes, so a flood that crosses a window's end gets a second allowance.
 
 | target | measured | |
 |---|---|---|
