@@ -286,12 +286,14 @@ function onlyKeys(body: Json, allowed: string[]): Verdict {
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /**
- * A string of `min..max` characters without U+0000. Where counting by UTF-16 units, by code
- * points and as class-validator does (ignoring variation selectors) disagree, either answer
- * is acceptable.
+ * A string of `min..max` characters without U+0000 or unpaired surrogates (PostgreSQL could
+ * not keep them as sent). Where counting by UTF-16 units, by code points and as
+ * class-validator does (ignoring variation selectors) disagree, either answer is acceptable.
  */
 function textVerdict(value: unknown, min: number, max: number): Verdict {
-  if (typeof value !== 'string' || value.includes('\u0000')) return 'invalid';
+  if (typeof value !== 'string' || value.includes('\u0000') || LONE_SURROGATE.test(value)) {
+    return 'invalid';
+  }
   const pairs = value.match(/[\uD800-\uDBFF][\uDC00-\uDFFF]/g)?.length ?? 0;
   const selectors = value.match(/[\uFE0E\uFE0F]/g)?.length ?? 0;
   const lengths = [value.length, value.length - pairs, value.length - pairs - selectors];
