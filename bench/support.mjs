@@ -7,11 +7,10 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 
 import { SignJWT } from 'jose';
 
-import { startEmbeddedPostgres } from '../dist/src/database/embedded-postgres.js';
+import { freePort, startEmbeddedPostgres } from '../dist/src/database/embedded-postgres.js';
 import { applyMigrations } from '../dist/src/database/migrator.js';
 
 /**
@@ -105,17 +104,6 @@ export async function waitUntilReady(url) {
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   throw new Error(`The service at ${url} did not become ready`);
-}
-
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address();
-      probe.close(() => resolve(port));
-    });
-  });
 }
 
 /** A user JWT as the service expects it: HS256, `sub`, `exp` (an hour unless told). */

@@ -1,21 +1,24 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
-
-import pg from 'pg';
 
 import { createApp } from '../src/bootstrap.js';
-import { RunningPostgres, startEmbeddedPostgres } from '../src/database/embedded-postgres.js';
+import {
+  freePort,
+  RunningPostgres,
+  startEmbeddedPostgres,
+} from '../src/database/embedded-postgres.js';
 import { applyMigrations } from '../src/database/migrator.js';
 import {
   LogCapture,
   newUser,
+  scryptDerivations,
   startTestApp,
   TEST_JWT_SECRET,
   TestApp,
   testConfig,
 } from './support/app.js';
-import { removeDir, tempDataDir } from './support/db.js';
+import { query, removeDir, tempDataDir } from './support/db.js';
+import { poll, sleep, until } from './support/wait.js';
 
 const ME = '/external/v1/me';
 // A request slower than this is taken as hung: a check against hangs, not a latency target.
@@ -50,68 +53,6 @@ interface Acknowledged {
 }
 
 type User = Awaited<ReturnType<typeof newUser>>;
-
-/** A port nothing listens on right now, from the kernel's own choice. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Waits until `condition` holds, or throws once `timeoutMs` has passed. */
-async function until(condition: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`Condition not met within ${timeoutMs} ms`);
-    await sleep(50);
-  }
-}
-
-/** Asks `probe` until `done` holds for its answer or `timeoutMs` passes; returns the last. */
-async function poll<T>(probe: () => Promise<T>, done: (answer: T) => boolean, timeoutMs: number) {
-  const deadline = Date.now() + timeoutMs;
-  let answer = await probe();
-  while (!done(answer) && Date.now() < deadline) {
-    await sleep(100);
-    answer = await probe();
-  }
-
-  return answer;
-}
-
-/** Runs one statement on its own connection to `url`. */
-async function sql<Row extends pg.QueryResultRow>(
-  url: string,
-  text: string,
-  params: unknown[] = [],
-) {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query<Row>(text, params)).rows;
-  } finally {
-    await client.end();
-  }
-}
-
-/** scrypt derivations the app has made so far, from its Prometheus text. */
-async function derivations(t: TestApp): Promise<number> {
-  const response = await t.http.get('/metrics').expect(200);
-  const match = /^api_key_scrypt_derivations_total (\d+)$/m.exec(response.text);
-  if (!match) throw new Error('GET /metrics has no api_key_scrypt_derivations_total');
-
-  return Number(match[1]);
-}
 
 /**
  * Sends requests of every kind over real HTTP until stopped, and keeps each answer with its
@@ -418,22 +359,21 @@ describe('the service while its database stops and starts again', () => {
 
   it('listens for key changes again: a cached key revoked in SQL is refused', async () => {
     const listeners = () =>
-      sql<{ count: number }>(
-        url,
+      query<{ count: number }>(
         `SELECT count(*)::int AS count FROM pg_stat_activity WHERE application_name = $1`,
         ['api-keys-listener'],
+        url,
       );
     const listening = await poll(listeners, (rows) => rows[0]!.count > 0, 40_000);
     expect(listening[0]!.count).toBe(1);
     const { apiKey, plainTextKey } = await user.createKey();
     await t!.http.get(ME).set('X-API-Key', plainTextKey).expect(200);
-    const afterFirstUse = await derivations(t!);
+    const afterFirstUse = await scryptDerivations(t!);
     await t!.http.get(ME).set('X-API-Key', plainTextKey).expect(200);
-    expect(await derivations(t!)).toBe(afterFirstUse);
+    expect(await scryptDerivations(t!)).toBe(afterFirstUse);
 
-    await sql(url, `UPDATE api_keys SET status = 'REVOKED', "revokedAt" = now() WHERE id = $1`, [
-      apiKey.id,
-    ]);
+    const revoke = `UPDATE api_keys SET status = 'REVOKED', "revokedAt" = now() WHERE id = $1`;
+    await query(revoke, [apiKey.id], url);
 
     const me = () => t!.http.get(ME).set('X-API-Key', plainTextKey);
     const refused = await poll(me, (response) => response.status === 401, 3000);

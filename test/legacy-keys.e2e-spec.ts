@@ -1,5 +1,4 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 
 import pg from 'pg';
 
@@ -7,31 +6,13 @@ import type { LegacyKeyReport } from '../src/legacy-keys/legacy-key-report.js';
 import { LegacyKeysService } from '../src/legacy-keys/legacy-keys.service.js';
 import { newUser, newUserId, startTestApp, TestApp, tokenFor } from './support/app.js';
 import { createFreshDatabase, dropFreshDatabase } from './support/fresh-database.js';
-import { AUTOGPT_FIXTURE } from './support/fixtures.js';
+import { query as queryOn } from './support/db.js';
+import { AutogptRow, AutogptVector, autogptVectors } from './support/fixtures.js';
 
-interface ImportRow {
-  id: string;
-  userId: string;
-  name: string;
-  head: string;
-  tail: string;
-  hash: string;
-  salt: string | null;
-  permissions: string[];
-  status: 'ACTIVE' | 'SUSPENDED' | 'REVOKED';
-  description: string | null;
-  createdAt: string;
-  lastUsedAt: string | null;
-  revokedAt: string | null;
-}
+type ImportRow = AutogptRow;
+type Vector = AutogptVector;
 
-interface Vector {
-  plaintext: string;
-  row: ImportRow;
-}
-
-const FIXTURE = AUTOGPT_FIXTURE;
-const vectors = (JSON.parse(readFileSync(FIXTURE, 'utf8')) as { vectors: Vector[] }).vectors;
+const vectors = autogptVectors();
 const fixtureRows = vectors.map((vector) => vector.row);
 const legacyVectors = vectors.filter((vector) => vector.row.salt === null);
 const scryptVectors = vectors.filter((vector) => vector.row.salt !== null);
@@ -76,18 +57,13 @@ function newLegacyKey(overrides: Partial<ImportRow> = {}): Vector {
   return { plaintext, row };
 }
 
-async function query<Row extends pg.QueryResultRow = pg.QueryResultRow>(
+/** `query` of the support module, with the database first as this file's calls read. */
+function query<Row extends pg.QueryResultRow = pg.QueryResultRow>(
   databaseUrl: string,
   sql: string,
   params: unknown[] = [],
 ): Promise<Row[]> {
-  const client = new pg.Client({ connectionString: databaseUrl });
-  await client.connect();
-  try {
-    return (await client.query<Row>(sql, params)).rows;
-  } finally {
-    await client.end();
-  }
+  return queryOn<Row>(sql, params, databaseUrl);
 }
 
 async function countOf(databaseUrl: string, table: string): Promise<number> {

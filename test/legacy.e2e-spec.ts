@@ -1,30 +1,11 @@
 import { randomBytes, randomUUID, scryptSync } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 
 import { newUserId, startTestApp, TestApp } from './support/app.js';
 import { createScratchDatabase, query, ScratchDatabase } from './support/db.js';
-import { AUTOGPT_FIXTURE } from './support/fixtures.js';
+import { AutogptRow, AutogptVector, autogptVectors } from './support/fixtures.js';
 
-interface FixtureRow {
-  id: string;
-  userId: string;
-  name: string;
-  head: string;
-  tail: string;
-  hash: string;
-  salt: string | null;
-  permissions: string[];
-  status: string;
-  description: string | null;
-  createdAt: string;
-  lastUsedAt: string | null;
-  revokedAt: string | null;
-}
-
-interface Vector {
-  plaintext: string;
-  row: FixtureRow;
-}
+type FixtureRow = AutogptRow;
+type Vector = AutogptVector;
 
 interface StoredKey {
   head: string;
@@ -32,8 +13,7 @@ interface StoredKey {
   salt: string | null;
 }
 
-const FIXTURES = AUTOGPT_FIXTURE;
-const vectors = (JSON.parse(readFileSync(FIXTURES, 'utf8')) as { vectors: Vector[] }).vectors;
+const vectors = autogptVectors();
 const legacy = vectors.filter((vector) => vector.row.salt === null);
 const scrypt = vectors.filter((vector) => vector.row.salt !== null);
 

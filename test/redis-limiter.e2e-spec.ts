@@ -2,21 +2,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 
+import { freePort } from '../src/database/embedded-postgres.js';
 import { newUser, startTestApp, TestApp } from './support/app.js';
 
 const REDIS_SERVER = '/usr/bin/redis-server';
 const ME = '/external/v1/me';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 /** A throwaway Redis on loopback, without persistence. */
 async function startRedis(port: number): Promise<ChildProcess> {

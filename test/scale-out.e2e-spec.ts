@@ -1,52 +1,17 @@
 import { randomBytes } from 'node:crypto';
 
-import pg from 'pg';
-
-import { newUser, startTestApp, TestApp } from './support/app.js';
+import { newUser, scryptDerivations, startTestApp, TestApp } from './support/app.js';
+import { query } from './support/db.js';
+import { poll } from './support/wait.js';
 
 const ME = '/external/v1/me';
 const HEAD_LENGTH = 16;
-
-/** scrypt derivations an instance has made so far, from its Prometheus text. */
-async function derivations(t: TestApp): Promise<number> {
-  const response = await t.http.get('/metrics').expect(200);
-  const match = /^api_key_scrypt_derivations_total (\d+)$/m.exec(response.text);
-  if (!match) throw new Error('GET /metrics has no api_key_scrypt_derivations_total');
-
-  return Number(match[1]);
-}
-
-/**
- * Asks `probe` until `done` holds for its answer or `timeoutMs` passes; returns the last
- * answer. For effects that travel between processes; it asserts nothing about timing.
- */
-async function poll<T>(probe: () => Promise<T>, done: (answer: T) => boolean, timeoutMs: number) {
-  const deadline = Date.now() + timeoutMs;
-  let answer = await probe();
-  while (!done(answer) && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    answer = await probe();
-  }
-
-  return answer;
-}
 
 /** GET /external/v1/me on `t` with `key`, asked until it answers `status` (at most 3 s). */
 function meOnceItAnswers(t: TestApp, key: string, status: number) {
   const me = () => t.http.get(ME).set('X-API-Key', key);
 
-  return poll(me, (response) => response.status === status, 3000);
-}
-
-/** Runs one statement on the shared test database, outside any app instance. */
-async function sql(text: string, params: unknown[]): Promise<void> {
-  const client = new pg.Client({ connectionString: process.env.TEST_DATABASE_URL });
-  await client.connect();
-  try {
-    await client.query(text, params);
-  } finally {
-    await client.end();
-  }
+  return poll(me, (response) => response.status === status, 3000, 50);
 }
 
 /** A key with the same head as `key` and a different (random) rest. */
@@ -82,11 +47,11 @@ describe('two instances sharing one database', () => {
 
   it('serves a key it verified once from its cache, without another derivation', async () => {
     const { key } = await keyCachedOnB();
-    const before = await derivations(b);
+    const before = await scryptDerivations(b);
 
     await b.http.get(ME).set('X-API-Key', key).expect(200);
 
-    expect(await derivations(b)).toBe(before);
+    expect(await scryptDerivations(b)).toBe(before);
   });
 
   // A change made through the API is announced to every instance before it is answered,
@@ -142,7 +107,7 @@ describe('two instances sharing one database', () => {
     const { id, key } = await keyCachedOnB();
     await a.http.get(ME).set('X-API-Key', key).expect(200);
 
-    await sql(`UPDATE api_keys SET status = 'REVOKED', "revokedAt" = now() WHERE id = $1`, [id]);
+    await query(`UPDATE api_keys SET status = 'REVOKED', "revokedAt" = now() WHERE id = $1`, [id]);
 
     expect((await meOnceItAnswers(a, key, 401)).status).toBe(401);
     expect((await meOnceItAnswers(b, key, 401)).status).toBe(401);
@@ -151,7 +116,7 @@ describe('two instances sharing one database', () => {
   it('refuses a cached key suspended directly in SQL', async () => {
     const { id, key } = await keyCachedOnB();
 
-    await sql(`UPDATE api_keys SET status = 'SUSPENDED' WHERE id = $1`, [id]);
+    await query(`UPDATE api_keys SET status = 'SUSPENDED' WHERE id = $1`, [id]);
 
     expect((await meOnceItAnswers(b, key, 401)).status).toBe(401);
   });
@@ -159,7 +124,7 @@ describe('two instances sharing one database', () => {
   it('answers 403 on B for a cached key whose permissions were changed in SQL', async () => {
     const { id, key } = await keyCachedOnB(['IDENTITY', 'READ_GRAPH']);
 
-    await sql(`UPDATE api_keys SET permissions = '{READ_GRAPH}' WHERE id = $1`, [id]);
+    await query(`UPDATE api_keys SET permissions = '{READ_GRAPH}' WHERE id = $1`, [id]);
 
     const response = await meOnceItAnswers(b, key, 403);
     expect(response.status).toBe(403);
@@ -169,7 +134,9 @@ describe('two instances sharing one database', () => {
   it('refuses on B a cached key given a past expiry in SQL', async () => {
     const { id, key } = await keyCachedOnB();
 
-    await sql(`UPDATE api_keys SET "expiresAt" = now() - interval '1 second' WHERE id = $1`, [id]);
+    await query(`UPDATE api_keys SET "expiresAt" = now() - interval '1 second' WHERE id = $1`, [
+      id,
+    ]);
 
     expect((await meOnceItAnswers(b, key, 401)).status).toBe(401);
   });
@@ -190,12 +157,12 @@ describe('failed attempts from one client', () => {
   it('answers 429 with Retry-After, without hashing, once one head failed too often', async () => {
     const user = await newUser(t.http);
     const { plainTextKey } = await user.createKey();
-    const start = await derivations(t);
+    const start = await scryptDerivations(t);
 
     for (let i = 0; i < PER_HEAD; i++) {
       await t.http.get(ME).set('X-API-Key', wrongKeyWithHeadOf(plainTextKey)).expect(401);
     }
-    const afterFailures = await derivations(t);
+    const afterFailures = await scryptDerivations(t);
     expect(afterFailures).toBeGreaterThan(start);
 
     for (let i = 0; i < 3; i++) {
@@ -207,7 +174,7 @@ describe('failed attempts from one client', () => {
       expect(retryAfter).toBeLessThanOrEqual(60);
     }
 
-    expect(await derivations(t)).toBe(afterFailures);
+    expect(await scryptDerivations(t)).toBe(afterFailures);
   });
 
   it('still admits another key from the same client while one head is limited', async () => {
@@ -241,7 +208,7 @@ describe('recording key use', () => {
     await t.http.get(ME).set('X-API-Key', plainTextKey).expect(200);
 
     const fetchKey = () => t.http.get(`/api/api-keys/${apiKey.id}`).set(user.auth).expect(200);
-    const response = await poll(fetchKey, (r) => r.body.lastUsedAt !== null, 5000);
+    const response = await poll(fetchKey, (r) => r.body.lastUsedAt !== null, 5000, 50);
 
     expect(response.body.lastUsedAt).not.toBeNull();
     expect(new Date(response.body.lastUsedAt).getTime()).toBeGreaterThanOrEqual(before.getTime());

@@ -1,20 +1,16 @@
-import { readFileSync } from 'node:fs';
-
 import { validateCronExpression } from 'cron';
-import pg from 'pg';
 
 import { readMigrations } from '../src/database/migrator.js';
-import { newUser, startTestApp, TestApp, tokenFor } from './support/app.js';
+import { newUser, scryptDerivations, startTestApp, TestApp, tokenFor } from './support/app.js';
+import { query } from './support/db.js';
 import { createFreshDatabase, dropFreshDatabase } from './support/fresh-database.js';
-import { AUTOGPT_FIXTURE } from './support/fixtures.js';
+import { autogptVectors } from './support/fixtures.js';
+import { sleep } from './support/wait.js';
 
 const ME = '/external/v1/me';
 const EVERY_SECOND = '* * * * * *';
 
-const FIXTURE = AUTOGPT_FIXTURE;
-const fixtureRows = (
-  JSON.parse(readFileSync(FIXTURE, 'utf8')) as { vectors: { row: { salt: string | null } }[] }
-).vectors.map((vector) => vector.row);
+const fixtureRows = autogptVectors().map((vector) => vector.row);
 
 /**
  * Every app this file starts. nestjs-pino writes the lines of every app in one process to
@@ -25,34 +21,6 @@ const everyApp: TestApp[] = [];
 interface LogLine {
   time: number;
   msg?: string;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Runs one statement on its own connection to `url` and returns the rows. */
-async function sql<Row extends pg.QueryResultRow>(
-  url: string,
-  text: string,
-  params: unknown[] = [],
-) {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query<Row>(text, params)).rows;
-  } finally {
-    await client.end();
-  }
-}
-
-/** scrypt derivations an instance has made so far, from its Prometheus text. */
-async function derivations(t: TestApp): Promise<number> {
-  const response = await t.http.get('/metrics').expect(200);
-  const match = /^api_key_scrypt_derivations_total (\d+)$/m.exec(response.text);
-  if (!match) throw new Error('GET /metrics has no api_key_scrypt_derivations_total');
-
-  return Number(match[1]);
 }
 
 /**
@@ -106,11 +74,12 @@ describe('three instances started together on an empty database', () => {
   it('records each migration exactly once', async () => {
     const expected = (await readMigrations()).map((migration) => migration.name);
 
-    const rows = await sql<{ name: string; times: number; finished: number }>(
-      url!,
+    const rows = await query<{ name: string; times: number; finished: number }>(
       `SELECT migration_name AS name, count(*)::int AS times,
               count(finished_at)::int AS finished
        FROM "_prisma_migrations" GROUP BY migration_name ORDER BY migration_name`,
+      [],
+      url!,
     );
 
     expect(rows).toEqual(expected.map((name) => ({ name, times: 1, finished: 1 })));
@@ -118,11 +87,11 @@ describe('three instances started together on an empty database', () => {
 
   it('serves a key verified once on each instance from each cache', async () => {
     const { key } = await keyCachedOnAll();
-    const before = await Promise.all(instances.map(derivations));
+    const before = await Promise.all(instances.map(scryptDerivations));
 
     for (const t of instances) await t.http.get(ME).set('X-API-Key', key).expect(200);
 
-    expect(await Promise.all(instances.map(derivations))).toEqual(before);
+    expect(await Promise.all(instances.map(scryptDerivations))).toEqual(before);
   });
 
   it('refuses a key revoked through one instance on the other two on the very next request', async () => {
@@ -193,13 +162,13 @@ describe('the legacy key sweep on three instances scheduled every second', () =>
 
     await sleep(until - Date.now());
 
-    const seconds = await sql<{ second: Date; reports: number; totals: number[] }>(
-      url!,
+    const seconds = await query<{ second: Date; reports: number; totals: number[] }>(
       `SELECT date_trunc('second', "generatedAt") AS second, count(*)::int AS reports,
               array_agg(total ORDER BY "generatedAt") AS totals
        FROM legacy_key_reports WHERE "generatedAt" >= $1
        GROUP BY 1 ORDER BY 1`,
       [from],
+      url!,
     );
     expect(seconds.length).toBeGreaterThanOrEqual(2);
     expect(seconds.filter((second) => second.reports > 1)).toEqual([]);

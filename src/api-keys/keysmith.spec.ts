@@ -1,16 +1,9 @@
 import { createHash, randomBytes, scryptSync } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 
 import { KeySmith } from './keysmith.js';
-import { AUTOGPT_FIXTURE } from '../../test/support/fixtures.js';
+import { AutogptVector as Vector, autogptVectors } from '../../test/support/fixtures.js';
 
-interface Vector {
-  plaintext: string;
-  row: { head: string; tail: string; hash: string; salt: string | null };
-}
-
-const FIXTURE = AUTOGPT_FIXTURE;
-const vectors = (JSON.parse(readFileSync(FIXTURE, 'utf8')) as { vectors: Vector[] }).vectors;
+const vectors = autogptVectors();
 const legacy = vectors.filter((vector) => vector.row.salt === null);
 const scrypted = vectors.filter((vector) => vector.row.salt !== null);
 

@@ -53,7 +53,8 @@ export async function startEmbeddedPostgres(
   await ensureDatabase(server);
   logger.log(`Embedded PostgreSQL is listening on 127.0.0.1:${port}`);
 
-  const url = `postgresql://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${DATABASE_NAME}`;
+  const credentials = `${USER}:${encodeURIComponent(password)}`;
+  const url = `postgresql://${credentials}@127.0.0.1:${port}/${DATABASE_NAME}`;
 
   return { url, stop: () => server.stop() };
 }
@@ -100,7 +101,8 @@ async function readOrCreatePassword(dataDir: string): Promise<string> {
   return password;
 }
 
-function freePort(): Promise<number> {
+/** A port nothing listens on right now, chosen by the kernel. */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const probe = createServer();
     probe.once('error', reject);

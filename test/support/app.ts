@@ -100,3 +100,12 @@ export async function newUser(http: TestApp['http'], options: TokenOptions = {})
     },
   };
 }
+
+/** scrypt derivations an app has made so far, from its Prometheus text. */
+export async function scryptDerivations(t: TestApp): Promise<number> {
+  const response = await t.http.get('/metrics').expect(200);
+  const match = /^api_key_scrypt_derivations_total (\d+)$/m.exec(response.text);
+  if (!match) throw new Error('GET /metrics has no api_key_scrypt_derivations_total');
+
+  return Number(match[1]);
+}

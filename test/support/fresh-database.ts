@@ -1,29 +1,7 @@
-import { randomBytes } from 'node:crypto';
-
-import pg from 'pg';
-
 import { applyMigrations } from '../../src/database/migrator.js';
+import { createScratchDatabase, query } from './db.js';
 
-function serverUrl(): string {
-  const url = process.env.TEST_DATABASE_URL;
-  if (!url) throw new Error('TEST_DATABASE_URL is not set; run through the e2e jest project');
-
-  return url;
-}
-
-async function onServer(sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: serverUrl() });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
-
-function databaseName(url: string): string {
-  return decodeURIComponent(new URL(url).pathname.slice(1));
-}
+const SCRATCH_NAME = /^scratch_[0-9a-f]{12}$/;
 
 export interface FreshDatabaseOptions {
   /** `false` leaves the database empty, for tests of how starting instances migrate it. */
@@ -36,19 +14,16 @@ export interface FreshDatabaseOptions {
  * server's, with another database name.
  */
 export async function createFreshDatabase(options: FreshDatabaseOptions = {}): Promise<string> {
-  const name = `legacy_${randomBytes(6).toString('hex')}`;
-  await onServer(`CREATE DATABASE "${name}"`);
-  const url = new URL(serverUrl());
-  url.pathname = `/${name}`;
-  if (options.migrate !== false) await applyMigrations(url.toString());
+  const { url } = await createScratchDatabase();
+  if (options.migrate !== false) await applyMigrations(url);
 
-  return url.toString();
+  return url;
 }
 
 /** Drops a database made by `createFreshDatabase`, closing what is still connected to it. */
 export async function dropFreshDatabase(url: string): Promise<void> {
-  const name = databaseName(url);
-  if (!/^legacy_[0-9a-f]{12}$/.test(name)) throw new Error(`Not a fresh test database: ${name}`);
+  const name = decodeURIComponent(new URL(url).pathname.slice(1));
+  if (!SCRATCH_NAME.test(name)) throw new Error(`Not a fresh test database: ${name}`);
 
-  await onServer(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+  await query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
 }
