@@ -301,8 +301,9 @@ function encodeCursor(key: ApiKey): string {
 }
 
 // An ISO instant from year 1000 and a lower-case UUID, as encodeCursor writes them.
-const CURSOR =
-  /^([1-9]\d{3}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)\|([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
+const CURSOR_INSTANT = /[1-9]\d{3}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z/.source;
+const CURSOR_ID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/.source;
+const CURSOR = new RegExp(`^(${CURSOR_INSTANT})\\|(${CURSOR_ID})$`);
 
 function decodeCursor(cursor: string): { createdAt: Date; id: string } {
   const match = CURSOR.exec(Buffer.from(cursor, 'base64url').toString('utf8'));

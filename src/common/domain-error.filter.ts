@@ -28,8 +28,14 @@ const UNAVAILABLE_KINDS = new Set([
 const UNAVAILABLE_SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE']);
 // node-postgres reports a pool that waited too long for a connection, and a connection
 // lost mid-query, with these messages and no code.
-const DRIVER_UNAVAILABLE =
-  /timeout exceeded when trying to connect|Connection terminated( unexpectedly| due to connection timeout)/i;
+const DRIVER_UNAVAILABLE = new RegExp(
+  [
+    'timeout exceeded when trying to connect',
+    'Connection terminated unexpectedly',
+    'Connection terminated due to connection timeout',
+  ].join('|'),
+  'i',
+);
 // Postgres SQLSTATE classes 08 (connection exception) and 57P (operator intervention).
 const UNAVAILABLE_SQLSTATE = /^(08|57P)/;
 
